@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/components` (in progress).
+ *
+ * @module
+ */
+export {}

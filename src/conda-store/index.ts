@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/conda-store` (in progress).
+ *
+ * @module
+ */
+export {}

@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/express` (in progress).
+ *
+ * @module
+ */
+export {}

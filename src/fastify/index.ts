@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/fastify` (in progress).
+ *
+ * @module
+ */
+export {}

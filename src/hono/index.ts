@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/hono` (in progress).
+ *
+ * @module
+ */
+export {}

@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/jupyterhub` (in progress).
+ *
+ * @module
+ */
+export {}

@@ -1,0 +1,8 @@
+/**
+ * `keycloak-permissions/keycloak`: the role sources — offline realm exports, the live Admin API, and
+ * verified access tokens — each producing the same {@link Principal} for the same user.
+ *
+ * @module
+ */
+export { normalizeUsername } from './source.js'
+export type { RoleSource, RoleCatalogue, UserRef, ResolveOptions } from './source.js'

@@ -1,0 +1,6 @@
+/**
+ * `keycloak-permissions/workspaces` (in progress).
+ *
+ * @module
+ */
+export {}
