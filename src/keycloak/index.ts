@@ -6,3 +6,5 @@
  */
 export { normalizeUsername } from './source.js'
 export type { RoleSource, RoleCatalogue, UserRef, ResolveOptions } from './source.js'
+export { RealmExportSource } from './realm-export-source.js'
+export type { RealmExportSourceOptions, RoleDefinition } from './realm-export-source.js'
