@@ -19,4 +19,14 @@ export default defineConfig([
     // Framework packages are optional peers; the admin client is ESM-only and loaded with import().
     external: ['express', 'fastify', 'hono', '@keycloak/keycloak-admin-client'],
   },
+  {
+    // The CLI: ESM only, one file with its shebang; not a library entry point.
+    entry: { 'cli/main': 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    splitting: false,
+    external: ['@keycloak/keycloak-admin-client'],
+  },
 ])

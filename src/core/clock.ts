@@ -15,6 +15,7 @@
  * ```
  */
 export interface Clock {
+  /** The current time in milliseconds since the epoch. */
   now(): number
 }
 
@@ -47,6 +48,7 @@ export class ManualClock implements Clock {
     this.#now = start
   }
 
+  /** The clock's current time in milliseconds. */
   now(): number {
     return this.#now
   }

@@ -140,7 +140,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
 
   /**
    * @param realmExport the parsed JSON of a realm export (`RealmRepresentation`)
-   * @throws {@link RealmExportInvalidError} when the export is malformed or references something it does not define
+   * @throws `RealmExportInvalidError` when the export is malformed or references something it does not define
    */
   constructor(realmExport: unknown, options: RealmExportSourceOptions = {}) {
     validateOptions(options)
@@ -170,7 +170,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   /**
    * Reads and parses a realm export file.
    *
-   * @throws {@link RealmExportInvalidError} when the file is missing, not JSON, or not a valid export
+   * @throws `RealmExportInvalidError` when the file is missing, not JSON, or not a valid export
    * @example
    * ```ts
    * const source = await RealmExportSource.fromFile('./realm-export.json')
@@ -190,7 +190,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   /**
    * Parses a realm export from JSON text.
    *
-   * @throws {@link RealmExportInvalidError} when the text is not JSON or not a valid export
+   * @throws `RealmExportInvalidError` when the text is not JSON or not a valid export
    * @example
    * ```ts
    * const source = RealmExportSource.fromJSON(await (await fetch(url)).text())
@@ -284,7 +284,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
    * Resolves a user's principal: direct groups, effective realm and client roles with attributes and
    * provenance.
    *
-   * @throws {@link UserNotFoundError} when the realm has no such user
+   * @throws `UserNotFoundError` when the realm has no such user
    */
   async resolve(user: UserRef, options?: ResolveOptions): Promise<Principal> {
     options?.signal?.throwIfAborted()

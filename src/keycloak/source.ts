@@ -44,6 +44,7 @@ export interface ResolveOptions {
 export interface RoleSource {
   /** The realm this source reads. */
   readonly realm: string
+  /** Resolves the user's principal; throws `UserNotFoundError` for an unknown user, `SourceUnavailableError` when the source cannot answer. */
   resolve(user: UserRef, options?: ResolveOptions): Promise<Principal>
 }
 
@@ -65,7 +66,15 @@ export interface RoleCatalogue {
   realmRoles(options?: ResolveOptions): Promise<ReadonlyMap<string, RoleAttributes>>
 }
 
-/** The username form Keycloak stores (lower-case). */
+/**
+ * The username form Keycloak stores (lower-case).
+ *
+ * @example
+ * ```ts
+ * import { normalizeUsername } from 'keycloak-permissions/keycloak'
+ * normalizeUsername('Alice') // 'alice'
+ * ```
+ */
 export function normalizeUsername(username: string): string {
   return username.toLowerCase()
 }
