@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a real Keycloak (the Quarkus distribution from Maven Central) on 127.0.0.1 for the
-# integration suite. Usage: scripts/keycloak.sh download|start|stop|status
+# integration suite. Usage: scripts/keycloak.sh download|start|restart|stop|kill|status|url
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +76,16 @@ stop() {
   rm -f "$KC_RUN/pid"
 }
 
+# Kills the server at once (SIGKILL), as a crash would: the outage tests use it.
+kill_now() {
+  [ -f "$KC_RUN/pid" ] || return 0
+  local pid; pid=$(cat "$KC_RUN/pid")
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  rm -f "$KC_RUN/pid"
+}
+
 status() {
   if [ -f "$KC_RUN/pid" ] && kill -0 "$(cat "$KC_RUN/pid")" 2>/dev/null; then
     echo "running (pid $(cat "$KC_RUN/pid")) at $(url)"
@@ -89,7 +99,8 @@ case "${1:-}" in
   start) start ;;
   restart) launch ;;
   stop) stop ;;
+  kill) kill_now ;;
   status) status ;;
   url) url ;;
-  *) echo "usage: scripts/keycloak.sh download|start|restart|stop|status|url" >&2; exit 2 ;;
+  *) echo "usage: scripts/keycloak.sh download|start|restart|stop|kill|status|url" >&2; exit 2 ;;
 esac
