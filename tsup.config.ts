@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 /** Public subpaths (package.json "exports"), each built from src/<name>/index.ts. */
-export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 'components', 'express', 'fastify', 'hono'] as const
+export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 'components', 'express', 'fastify', 'hono', 'redis'] as const
 
 const entry: Record<string, string> = { index: 'src/index.ts' }
 for (const name of subpaths) entry[`${name}/index`] = `src/${name}/index.ts`
@@ -17,7 +17,7 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     // Framework packages are optional peers; the admin client is ESM-only and loaded with import().
-    external: ['express', 'fastify', 'hono', '@keycloak/keycloak-admin-client'],
+    external: ['express', 'fastify', 'hono', 'redis', '@keycloak/keycloak-admin-client'],
   },
   {
     // The CLI: ESM only, one file with its shebang; not a library entry point.
