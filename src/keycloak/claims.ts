@@ -427,7 +427,13 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
       // Entries of clients outside the restriction are not read, so they cannot fail the resolution.
       if (clients !== undefined && !clients.includes(clientId)) continue
       const names = roleNames(resourceAccess[clientId], `resource_access.${clientId}`)
-      if (names.length > 0) clientRoles[clientId] = names.map((name) => effective({ client: clientId, name }))
+      // defineProperty, not assignment: a client named "__proto__" must become an entry, not the prototype.
+      if (names.length > 0) {
+        Object.defineProperty(clientRoles, clientId, {
+          value: names.map((name) => effective({ client: clientId, name })),
+          enumerable: true, writable: true, configurable: true,
+        })
+      }
     }
   }
 

@@ -79,8 +79,30 @@ export type RealmExportUser = z.infer<typeof userSchema>
 
 /** Parses a realm export, throwing {@link RealmExportInvalidError} naming the first bad path. */
 export function parseRealmExport(value: unknown): RealmExport {
+  const hostile = findProtoKey(value, [])
+  if (hostile !== undefined) {
+    throw new RealmExportInvalidError(hostile, 'a key named "__proto__" is not supported (it cannot be represented safely)')
+  }
   const result = realmExportSchema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]!
   throw new RealmExportInvalidError(issue.path.map(String).join('.'), issue.message, { cause: result.error })
+}
+
+// Object-building parsers (zod included) assign keys, and assigning "__proto__" replaces the prototype
+// instead of adding an entry, which would silently drop that client's roles: refuse such files.
+function findProtoKey(value: unknown, path: string[]): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findProtoKey(value[i], [...path, String(i)])
+      if (found !== undefined) return found
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      if (key === '__proto__') return [...path, key].join('.')
+      const found = findProtoKey((value as Record<string, unknown>)[key], [...path, key])
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
 }

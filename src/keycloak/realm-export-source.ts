@@ -326,15 +326,22 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
     }
 
     const realmRoles: EffectiveRole[] = []
-    const clientRoles: Record<string, EffectiveRole[]> = {}
+    const clientRoles = new Map<string, EffectiveRole[]>()
     for (const { node: role, via } of effective.values()) {
       const value: EffectiveRole = { ...role.ref, attributes: role.attributes, via }
       if (role.ref.client === undefined) realmRoles.push(value)
-      else if (!this.#clients || this.#clients.has(role.ref.client)) (clientRoles[role.ref.client] ??= []).push(value)
+      else if (!this.#clients || this.#clients.has(role.ref.client)) {
+        const list = clientRoles.get(role.ref.client)
+        if (list) list.push(value)
+        else clientRoles.set(role.ref.client, [value])
+      }
     }
     realmRoles.sort(compareRoleRefs)
+    // defineProperty, not assignment: a client named "__proto__" must become an entry, not the prototype.
     const sortedClients: Record<string, EffectiveRole[]> = {}
-    for (const client of Object.keys(clientRoles).sort()) sortedClients[client] = clientRoles[client]!.sort(compareRoleRefs)
+    for (const client of [...clientRoles.keys()].sort()) {
+      Object.defineProperty(sortedClients, client, { value: clientRoles.get(client)!.sort(compareRoleRefs), enumerable: true, writable: true, configurable: true })
+    }
 
     return {
       realm: this.realm,

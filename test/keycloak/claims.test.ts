@@ -373,3 +373,12 @@ describe('principalFromClaims', () => {
     expect('azp' in info).toBe(false)
   })
 })
+
+describe('hostile client ids in resource_access', () => {
+  it('keeps a client named __proto__ as an entry, never as the prototype', () => {
+    const claims = JSON.parse('{"iss":"http://127.0.0.1:8180/realms/example","sub":"s","preferred_username":"u","exp":1767225840,"iat":1767225540,"resource_access":{"__proto__":{"roles":["x"]}}}')
+    const p = principalFromClaims(claims)
+    expect(Object.getPrototypeOf(p.clientRoles)).toBe(Object.prototype)
+    expect(Object.keys(p.clientRoles)).toEqual(['__proto__'])
+  })
+})

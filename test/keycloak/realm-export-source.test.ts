@@ -172,3 +172,12 @@ describe('RealmExportSource semantics on crafted realms', () => {
     expect(() => RealmExportSource.example({ clients: 'conda_store' as never })).toThrow(/Invalid option clients/)
   })
 })
+
+describe('hostile names', () => {
+  it('refuses a __proto__ key (it would silently drop roles) with the path of the key', () => {
+    // JSON.parse, as a file would be read: an object literal's __proto__ key would set the prototype.
+    const json = JSON.parse('{"realm":"r","roles":{"client":{"__proto__":[{"name":"x"}]}},"users":[{"username":"u"}]}')
+    expect(() => new RealmExportSource(json)).toThrow(RealmExportInvalidError)
+    expect(() => new RealmExportSource(json)).toThrow(/roles\.client\.__proto__/)
+  })
+})
