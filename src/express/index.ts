@@ -1,6 +1,90 @@
 /**
- * `keycloak-permissions/express` (in progress).
+ * `keycloak-permissions/express`: `(req, res, next)` middleware for Express and plain `node:http`
+ * (connect-style). It verifies the bearer token, decides the request with a route policy, answers 401
+ * (with `WWW-Authenticate`) or 403 (JSON body with the reason), and exposes the decision and principal
+ * through {@link authorizationOf}. Express itself is not imported: the middleware is typed on
+ * `node:http`, which Express's request and response extend.
  *
  * @module
  */
-export {}
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { authorizePrepared, prepareHttpOptions } from '../workspaces/http.js'
+import type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/http.js'
+
+const authorizations = new WeakMap<object, HttpAuthorization>()
+
+/**
+ * A connect-style middleware (`app.use(mw)` in Express, or called from a `node:http` handler).
+ *
+ * @example
+ * ```ts
+ * import type { KeycloakMiddleware } from 'keycloak-permissions/express'
+ * const mw: KeycloakMiddleware = keycloakMiddleware({ policy, authenticate })
+ * ```
+ */
+export type KeycloakMiddleware = (
+  req: IncomingMessage & { readonly originalUrl?: string },
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void
+
+/**
+ * Builds the middleware. Options are validated now ({@link HttpAuthorizationOptions}); the request
+ * target is `req.originalUrl` (Express, unaffected by mounting) or `req.url`, undecoded. An allowed
+ * request calls `next()`; a denial ends the response; an authenticator failure that is not a token
+ * rejection goes to `next(err)` (never an allow).
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { TokenSource } from 'keycloak-permissions/keycloak'
+ * import { workspaceApiPolicy } from 'keycloak-permissions/workspaces'
+ * import { keycloakMiddleware, authorizationOf } from 'keycloak-permissions/express'
+ *
+ * const app = express()
+ * app.use(keycloakMiddleware({
+ *   policy: workspaceApiPolicy(),
+ *   authenticate: new TokenSource({ issuers: ['https://id.example.org/realms/eoepca'], audience: 'workspace-api' }),
+ * }))
+ * app.get('/workspaces/:ws', (req, res) => res.json({ user: authorizationOf(req)?.principal?.username }))
+ * ```
+ */
+export function keycloakMiddleware(options: HttpAuthorizationOptions): KeycloakMiddleware {
+  const prepared = prepareHttpOptions(options)
+  return (req, res, next) => {
+    authorizePrepared({ method: req.method ?? 'GET', target: req.originalUrl ?? req.url ?? '', headers: req.headers }, prepared).then(
+      (answer) => {
+        authorizations.set(req, answer)
+        const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals
+        if (locals !== undefined && typeof locals === 'object') locals['keycloak'] = answer
+        if (answer.status === 200) {
+          next()
+          return
+        }
+        res.statusCode = answer.status
+        for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+        res.end(JSON.stringify(answer.body))
+      },
+      (err: unknown) => next(err),
+    )
+  }
+}
+
+/**
+ * The decision and principal the middleware attached to a request (`undefined` before it ran).
+ * Express also finds it in `res.locals.keycloak`.
+ *
+ * @example
+ * ```ts
+ * import { authorizationOf } from 'keycloak-permissions/express'
+ * app.get('/workspaces/:ws', (req, res) => {
+ *   const auth = authorizationOf(req)!
+ *   res.json({ user: auth.principal?.username, grant: auth.decision.grant })
+ * })
+ * ```
+ */
+export function authorizationOf(req: object): HttpAuthorization | undefined {
+  return authorizations.get(req)
+}
+
+export type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/http.js'

@@ -1,0 +1,267 @@
+/**
+ * The HTTP layer shared by the middleware adapters: `Authorization` header parsing (workspaces.md §4),
+ * bearer verification through an injected authenticator, the route decision, and the 401/403 answer.
+ *
+ * @module
+ */
+import { InvalidOptionsError, TokenRejectedError } from '../core/errors.js'
+import type { TokenRejectionReason } from '../core/errors.js'
+import type { Principal } from '../core/principal.js'
+import type { RouteDecision, RoutePolicy, RouteReason, RouteSubject } from './types.js'
+
+/**
+ * An `Authorization` header, parsed: absent, a bearer token, or malformed (`MALFORMED_AUTHORIZATION`).
+ *
+ * @example
+ * ```ts
+ * import type { ParsedAuthorization } from 'keycloak-permissions/workspaces'
+ * const p: ParsedAuthorization = { kind: 'bearer', token: 'eyJ…' }
+ * ```
+ */
+export type ParsedAuthorization =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'malformed'; readonly problem: string }
+
+/**
+ * Parses an `Authorization` header: the scheme `Bearer` compared case-insensitively (RFC 7235), exactly
+ * one space, then a token of RFC 6750 `b64token` characters and nothing else (no other whitespace, one
+ * header only).
+ *
+ * @example
+ * ```ts
+ * import { parseAuthorization } from 'keycloak-permissions/workspaces'
+ * parseAuthorization('BEARER abc.def.ghi') // { kind: 'bearer', token: 'abc.def.ghi' }
+ * parseAuthorization('Bearer  abc').kind    // 'malformed'
+ * parseAuthorization(undefined).kind        // 'none'
+ * ```
+ */
+export function parseAuthorization(header: string | readonly string[] | undefined): ParsedAuthorization {
+  if (header === undefined) return { kind: 'none' }
+  if (typeof header !== 'string') {
+    if (header.length === 0) return { kind: 'none' }
+    if (header.length > 1) return { kind: 'malformed', problem: 'more than one Authorization header' }
+    header = header[0]!
+  }
+  const space = header.indexOf(' ')
+  if (space === -1) return { kind: 'malformed', problem: 'expected "Bearer <token>"' }
+  const scheme = header.slice(0, space)
+  const token = header.slice(space + 1)
+  if (scheme.toLowerCase() !== 'bearer') return { kind: 'malformed', problem: `unsupported scheme ${JSON.stringify(scheme)}` }
+  if (token.length === 0) return { kind: 'malformed', problem: 'empty token' }
+  let padding = false
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i)
+    if (c === 0x3d) {
+      padding = true
+      continue
+    }
+    const ok =
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+      c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2b || c === 0x2f
+    if (!ok || padding) return { kind: 'malformed', problem: c === 0x20 || c === 0x09 ? 'whitespace inside the credentials' : 'invalid token character' }
+  }
+  return { kind: 'bearer', token }
+}
+
+/**
+ * Turns a bearer token into a principal, throwing `TokenRejectedError` when it is refused — a function,
+ * or an object with `resolve(token)` such as `TokenSource` from `keycloak-permissions/keycloak`.
+ *
+ * @example
+ * ```ts
+ * import { TokenSource } from 'keycloak-permissions/keycloak'
+ * import type { Authenticator } from 'keycloak-permissions/workspaces'
+ * const authenticate: Authenticator = new TokenSource({ issuers: [issuer], audience: 'workspace-api', jwksUrl })
+ * ```
+ */
+export type Authenticator = ((token: string) => Promise<Principal>) | { resolve(token: string): Promise<Principal> }
+
+/**
+ * Options of {@link authorizeHttpRequest} and of the middleware adapters.
+ *
+ * @example
+ * ```ts
+ * import { workspaceApiPolicy, type HttpAuthorizationOptions } from 'keycloak-permissions/workspaces'
+ * const options: HttpAuthorizationOptions = { policy: workspaceApiPolicy(), authenticate: tokenSource, realm: 'workspace-api' }
+ * ```
+ */
+export interface HttpAuthorizationOptions {
+  readonly policy: RoutePolicy
+  readonly authenticate: Authenticator
+  /** The `realm` of `WWW-Authenticate` challenges (default `keycloak-permissions`). */
+  readonly realm?: string
+}
+
+/**
+ * The parts of an HTTP request the decision reads: method, raw request target, lower-case headers.
+ *
+ * @example
+ * ```ts
+ * import type { HttpRequestLike } from 'keycloak-permissions/workspaces'
+ * const req: HttpRequestLike = { method: 'GET', target: '/workspaces/ws-alice', headers: { authorization: 'Bearer eyJ…' } }
+ * ```
+ */
+export interface HttpRequestLike {
+  readonly method: string
+  readonly target: string
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+}
+
+/**
+ * The answer for one request: the decision, the principal (when the token verified), and what to send
+ * when it is a denial (`status` 401 or 403, headers with `WWW-Authenticate` on 401, a JSON body).
+ * `status` is 200 when allowed.
+ *
+ * @example
+ * ```ts
+ * import type { HttpAuthorization } from 'keycloak-permissions/workspaces'
+ * function log(a: HttpAuthorization) { console.log(a.status, a.decision.reason, a.principal?.username) }
+ * ```
+ */
+export interface HttpAuthorization {
+  readonly decision: RouteDecision
+  readonly principal: Principal | null
+  readonly status: 200 | 401 | 403
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: { readonly error: 'unauthorized' | 'forbidden'; readonly reason: RouteReason; readonly message?: string }
+}
+
+const UNAUTHENTICATED: ReadonlySet<string> = new Set<RouteReason>([
+  'NO_TOKEN',
+  'MALFORMED_AUTHORIZATION',
+  'TOKEN_INVALID',
+  'TOKEN_UNVERIFIABLE',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'TOKEN_TYPE_NOT_ALLOWED',
+  'ISSUER_MISMATCH',
+  'AUDIENCE_MISMATCH',
+  'ALGORITHM_NOT_ALLOWED',
+])
+
+/**
+ * The HTTP status of a decision (workspaces.md §7): 200 when allowed; 401 for `NO_TOKEN`,
+ * `MALFORMED_AUTHORIZATION`, `TOKEN_*`, `*_MISMATCH` and `ALGORITHM_NOT_ALLOWED`; 403 otherwise.
+ *
+ * @example
+ * ```ts
+ * import { statusForReason } from 'keycloak-permissions/workspaces'
+ * statusForReason(false, 'TOKEN_EXPIRED') // 401
+ * statusForReason(false, 'NO_CLIENT_ENTRY') // 403
+ * ```
+ */
+export function statusForReason(allowed: boolean, reason: RouteReason): 200 | 401 | 403 {
+  if (allowed) return 200
+  return UNAUTHENTICATED.has(reason) ? 401 : 403
+}
+
+const TOKEN_REASONS: ReadonlySet<string> = new Set<TokenRejectionReason>([
+  'TOKEN_INVALID',
+  'TOKEN_UNVERIFIABLE',
+  'ALGORITHM_NOT_ALLOWED',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'ISSUER_MISMATCH',
+  'AUDIENCE_MISMATCH',
+  'TOKEN_TYPE_NOT_ALLOWED',
+])
+
+/**
+ * Validates the options shared by the adapters (eagerly, with precise messages) and returns the
+ * function that authenticates a token.
+ *
+ * @internal
+ */
+export function prepareHttpOptions(options: HttpAuthorizationOptions): {
+  policy: RoutePolicy
+  authenticate: (token: string) => Promise<Principal>
+  realm: string
+} {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'expected { policy, authenticate, realm? }')
+  const { policy, authenticate, realm = 'keycloak-permissions' } = options
+  if (policy === null || typeof policy !== 'object' || typeof policy.check !== 'function') {
+    throw new InvalidOptionsError('policy', 'expected a RoutePolicy (workspaceApiPolicy(), stacPolicy() or routeTable(...))')
+  }
+  let fn: (token: string) => Promise<Principal>
+  if (typeof authenticate === 'function') fn = authenticate
+  else if (authenticate !== null && typeof authenticate === 'object' && typeof authenticate.resolve === 'function') {
+    fn = (token) => authenticate.resolve(token)
+  } else {
+    throw new InvalidOptionsError('authenticate', 'expected a function (token) => Promise<Principal> or an object with resolve(token), such as a TokenSource')
+  }
+  if (typeof realm !== 'string' || realm === '' || /["\\\x00-\x1f\x7f]/.test(realm)) {
+    throw new InvalidOptionsError('realm', `expected a non-empty string without quotes, backslashes or control characters, got ${JSON.stringify(realm)}`)
+  }
+  return { policy, authenticate: fn, realm }
+}
+
+/**
+ * Authorizes one HTTP request: parses the `Authorization` header, verifies the bearer token with the
+ * authenticator (a `TokenRejectedError` becomes the decision's reason; any other error propagates, so
+ * the framework answers 500 — never an allow), runs the policy and builds the answer.
+ *
+ * @example
+ * ```ts
+ * import { authorizeHttpRequest, workspaceApiPolicy } from 'keycloak-permissions/workspaces'
+ * const answer = await authorizeHttpRequest(
+ *   { method: req.method, target: req.url, headers: req.headers },
+ *   { policy: workspaceApiPolicy(), authenticate: tokenSource },
+ * )
+ * if (answer.status !== 200) res.writeHead(answer.status, answer.headers).end(JSON.stringify(answer.body))
+ * ```
+ */
+export async function authorizeHttpRequest(request: HttpRequestLike, options: HttpAuthorizationOptions): Promise<HttpAuthorization> {
+  return authorizePrepared(request, prepareHttpOptions(options))
+}
+
+/** {@link authorizeHttpRequest} with options already validated (the adapters validate once). @internal */
+export async function authorizePrepared(
+  request: HttpRequestLike,
+  prepared: ReturnType<typeof prepareHttpOptions>,
+): Promise<HttpAuthorization> {
+  const parsed = parseAuthorization(request.headers['authorization'])
+  let subject: RouteSubject = null
+  let principal: Principal | null = null
+  let failureMessage: string | undefined
+  if (parsed.kind === 'malformed') {
+    subject = { failure: 'MALFORMED_AUTHORIZATION', detail: parsed.problem }
+    failureMessage = parsed.problem
+  } else if (parsed.kind === 'bearer') {
+    try {
+      principal = await prepared.authenticate(parsed.token)
+      subject = principal
+    } catch (err) {
+      const rejection = asRejection(err)
+      if (rejection === undefined) throw err
+      subject = { failure: rejection.reason, detail: rejection.detail }
+      failureMessage = rejection.message
+    }
+  }
+  const decision = prepared.policy.check({ method: request.method, path: request.target, headers: request.headers }, subject)
+  const status = statusForReason(decision.allowed, decision.reason)
+  if (status === 200) return { decision, principal, status, headers: {} }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
+  if (status === 401) {
+    let challenge = `Bearer realm="${prepared.realm}"`
+    if (decision.reason === 'MALFORMED_AUTHORIZATION') challenge += ', error="invalid_request"'
+    else if (decision.reason !== 'NO_TOKEN') challenge += `, error="invalid_token", error_description="${decision.reason}"`
+    headers['www-authenticate'] = challenge
+  }
+  const body = {
+    error: status === 401 ? ('unauthorized' as const) : ('forbidden' as const),
+    reason: decision.reason,
+    ...(failureMessage !== undefined && decision.reason !== 'AMBIGUOUS_PATH' ? { message: failureMessage } : {}),
+  }
+  return { decision, principal, status, headers, body }
+}
+
+function asRejection(err: unknown): { reason: TokenRejectionReason; detail: string; message: string } | undefined {
+  if (err instanceof TokenRejectedError) return { reason: err.reason, detail: err.detail, message: err.message }
+  // Tolerate a second copy of the package (ESM and CJS builds loaded side by side).
+  const e = err as { code?: unknown; reason?: unknown; detail?: unknown; message?: unknown } | null
+  if (e && e.code === TokenRejectedError.code && typeof e.reason === 'string' && TOKEN_REASONS.has(e.reason)) {
+    return { reason: e.reason as TokenRejectionReason, detail: String(e.detail), message: String(e.message) }
+  }
+  return undefined
+}

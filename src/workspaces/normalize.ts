@@ -1,0 +1,206 @@
+/**
+ * Request-target normalisation (workspaces.md §6): the one place where a raw, still-encoded request
+ * target becomes the list of decoded segments every rule matches on.
+ *
+ * @module
+ */
+
+/**
+ * Why a request target was refused. `detail` says which §6 step refused it (stable, machine-readable).
+ *
+ * @example
+ * ```ts
+ * import type { AmbiguousPath } from 'keycloak-permissions/workspaces'
+ * const refused: AmbiguousPath = { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'ENCODED_SEPARATOR', segment: 'ws%2F..' }
+ * ```
+ */
+export interface AmbiguousPath {
+  readonly ok: false
+  readonly reason: 'AMBIGUOUS_PATH'
+  readonly detail: AmbiguousPathDetail
+  /** The raw segment that was refused (absent when the whole target was). */
+  readonly segment?: string
+}
+
+/**
+ * The §6 step that refused a path:
+ * `NOT_ABSOLUTE` (2), `RAW_SEPARATOR` (4.1), `ENCODED_SEPARATOR` (4.2), `BAD_ESCAPE` (4.3),
+ * `INVALID_UTF8` (4.4), `DOUBLE_ENCODING` (4.5), `ENCODED_DOT_SEGMENT` (4.6), and `COMPATIBILITY_SEPARATOR`
+ * (our addition: a non-ASCII segment whose NFKC form contains `/`, `\`, NUL or is `.`/`..`, because some
+ * backends apply compatibility normalisation after routing) and `DOT_SEGMENT_PARAMETER` (our addition: `..;x` or
+ * `.;x`, which servlet containers resolve as a dot segment).
+ *
+ * @example
+ * ```ts
+ * import type { AmbiguousPathDetail } from 'keycloak-permissions/workspaces'
+ * const detail: AmbiguousPathDetail = 'DOUBLE_ENCODING'
+ * ```
+ */
+export type AmbiguousPathDetail =
+  | 'NOT_ABSOLUTE'
+  | 'RAW_SEPARATOR'
+  | 'ENCODED_SEPARATOR'
+  | 'BAD_ESCAPE'
+  | 'INVALID_UTF8'
+  | 'DOUBLE_ENCODING'
+  | 'ENCODED_DOT_SEGMENT'
+  | 'COMPATIBILITY_SEPARATOR'
+  | 'DOT_SEGMENT_PARAMETER'
+
+/**
+ * A normalised path: decoded, dot-resolved, non-empty segments.
+ *
+ * @example
+ * ```ts
+ * import type { NormalizedPath } from 'keycloak-permissions/workspaces'
+ * const p: NormalizedPath = { ok: true, segments: ['workspaces', 'ws-alice'], path: '/workspaces/ws-alice' }
+ * ```
+ */
+export interface NormalizedPath {
+  readonly ok: true
+  readonly segments: readonly string[]
+  /** The segments as a path (`/` + segments joined by `/`). */
+  readonly path: string
+}
+
+/**
+ * Normalises a request target as workspaces.md §6 prescribes: query and fragment dropped, each segment
+ * percent-decoded exactly once, ambiguous encodings (`%2F`, `%5C`, `%00`, double encoding, encoded dot
+ * segments, raw `\`/NUL, bad escapes, invalid UTF-8) refused, empty segments dropped, dot segments
+ * resolved (never above the root). No regular expression is involved; the cost is linear in the length.
+ *
+ * @example
+ * ```ts
+ * import { normalizeRequestPath } from 'keycloak-permissions/workspaces'
+ * normalizeRequestPath('/workspaces//ws-bob/../ws%2Dalice?x=1')
+ * // { ok: true, segments: ['workspaces', 'ws-alice'], path: '/workspaces/ws-alice' }
+ * normalizeRequestPath('/workspaces/ws-bob%2F..%2Fws-alice')
+ * // { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'ENCODED_SEPARATOR', segment: 'ws-bob%2F..%2Fws-alice' }
+ * ```
+ */
+export function normalizeRequestPath(target: string): NormalizedPath | AmbiguousPath {
+  if (isPlain(target)) {
+    // Fast path (no query, fragment, escape, dot or empty segment): the segments are the split target.
+    const segments = target.split('/')
+    segments.shift()
+    return { ok: true, segments, path: target }
+  }
+  let end = target.length
+  const hash = target.indexOf('#')
+  if (hash !== -1) end = hash
+  const query = target.indexOf('?')
+  if (query !== -1 && query < end) end = query
+  if (end === 0 || target.charCodeAt(0) !== 0x2f) return refuse('NOT_ABSOLUTE')
+  const out: string[] = []
+  let start = 1
+  while (start <= end) {
+    let stop = target.indexOf('/', start)
+    if (stop === -1 || stop > end) stop = end
+    if (stop > start) {
+      const raw = target.slice(start, stop)
+      const decoded = decodeSegment(raw)
+      if (typeof decoded !== 'string') return decoded
+      if (decoded === '..') out.pop()
+      else if (decoded !== '.') out.push(decoded)
+    }
+    start = stop + 1
+  }
+  return { ok: true, segments: out, path: '/' + out.join('/') }
+}
+
+/** Per ASCII code: 0 = plain, 1 = needs the full algorithm (`%`, `\\`, NUL, `;`, `?`, `#`, DEL), 2 = `/`, 3 = `.`. */
+const CHAR_CLASS = (() => {
+  const table = new Uint8Array(128)
+  for (const c of [0x25, 0x5c, 0x00, 0x3b, 0x3f, 0x23, 0x7f]) table[c] = 1
+  table[0x2f] = 2
+  table[0x2e] = 3
+  return table
+})()
+
+/**
+ * Whether a target is already normal: starts with `/`, and has no `%`, `\\`, NUL, `;`, `?`, `#`,
+ * non-ASCII character, dot-only segment, empty segment or trailing slash.
+ */
+function isPlain(target: string): boolean {
+  if (target.charCodeAt(0) !== 0x2f) return false
+  let dotsOnly = true
+  for (let i = 1; i < target.length; i++) {
+    const c = target.charCodeAt(i)
+    if (c > 0x7e) return false
+    const k = CHAR_CLASS[c]!
+    if (k === 0) dotsOnly = false
+    else if (k === 2) {
+      if (dotsOnly) return false
+      dotsOnly = true
+    } else if (k === 1) return false
+  }
+  return !dotsOnly
+}
+
+function refuse(detail: AmbiguousPathDetail, segment?: string): AmbiguousPath {
+  return segment === undefined ? { ok: false, reason: 'AMBIGUOUS_PATH', detail } : { ok: false, reason: 'AMBIGUOUS_PATH', detail, segment }
+}
+
+function isHex(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66)
+}
+
+function hexValue(code: number): number {
+  return code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57
+}
+
+/** Returns the decoded segment or the refusal. */
+function decodeSegment(raw: string): string | AmbiguousPath {
+  let encoded = false
+  let nonAscii = false
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 0x5c || c === 0) return refuse('RAW_SEPARATOR', raw)
+    if (c === 0x25) {
+      const a = raw.charCodeAt(i + 1)
+      const b = raw.charCodeAt(i + 2)
+      if (!isHex(a) || !isHex(b)) return refuse('BAD_ESCAPE', raw)
+      const byte = hexValue(a) * 16 + hexValue(b)
+      if (byte === 0x2f || byte === 0x5c || byte === 0) return refuse('ENCODED_SEPARATOR', raw)
+      encoded = true
+      i += 2
+    } else if (c > 0x7f) {
+      nonAscii = true
+    }
+  }
+  let decoded = raw
+  if (encoded) {
+    try {
+      decoded = decodeURIComponent(raw)
+    } catch {
+      return refuse('INVALID_UTF8', raw)
+    }
+    for (let i = 0; i + 2 < decoded.length; i++) {
+      if (decoded.charCodeAt(i) === 0x25 && isHex(decoded.charCodeAt(i + 1)) && isHex(decoded.charCodeAt(i + 2))) {
+        return refuse('DOUBLE_ENCODING', raw)
+      }
+    }
+    if (decoded === '.' || decoded === '..') return refuse('ENCODED_DOT_SEGMENT', raw)
+    if (!nonAscii) {
+      for (let i = 0; i < decoded.length; i++) {
+        if (decoded.charCodeAt(i) > 0x7f) {
+          nonAscii = true
+          break
+        }
+      }
+    }
+  }
+  if (nonAscii && compatibilityAmbiguous(decoded)) return refuse('COMPATIBILITY_SEPARATOR', raw)
+  if (decoded.charCodeAt(0) === 0x2e) {
+    const semi = decoded.indexOf(';')
+    if (semi === 1 || (semi === 2 && decoded.charCodeAt(1) === 0x2e)) return refuse('DOT_SEGMENT_PARAMETER', raw)
+  }
+  return decoded
+}
+
+function compatibilityAmbiguous(segment: string): boolean {
+  const folded = segment.normalize('NFKC')
+  if (folded === segment) return false
+  if (folded === '.' || folded === '..') return true
+  return folded.includes('/') || folded.includes('\\') || folded.includes('\0')
+}

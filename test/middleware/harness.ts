@@ -1,0 +1,191 @@
+import { request as httpRequest } from 'node:http'
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
+import { expect, it } from 'vitest'
+import { TokenSource } from '../../src/keycloak/index.js'
+import type { Authenticator, RoutePolicy } from '../../src/workspaces/index.js'
+
+export const ISSUER = 'http://127.0.0.1:8180/realms/example'
+
+/** Keys generated for this test run: `rsa` is in the JWKS, `stranger` is not, `ec` is ES256 (refused by default). */
+export async function makeKeys() {
+  const rsa = await generateKeyPair('RS256', { extractable: true })
+  const stranger = await generateKeyPair('RS256', { extractable: true })
+  const ec = await generateKeyPair('ES256', { extractable: true })
+  const jwk = (key: Parameters<typeof exportJWK>[0], kid: string, alg: string): Promise<JWK> => exportJWK(key).then((k) => ({ ...k, kid, alg, use: 'sig' }))
+  const jwks = { keys: [await jwk(rsa.publicKey, 'rsa-1', 'RS256'), await jwk(ec.publicKey, 'ec-1', 'ES256')] }
+  const now = Math.floor(Date.now() / 1000)
+  const sign = (claims: Record<string, unknown>, key: 'rsa' | 'stranger' | 'ec' = 'rsa') => {
+    const alg = key === 'ec' ? 'ES256' : 'RS256'
+    const kid = key === 'ec' ? 'ec-1' : 'rsa-1'
+    const privateKey = key === 'rsa' ? rsa.privateKey : key === 'stranger' ? stranger.privateKey : ec.privateKey
+    return new SignJWT({
+      iss: ISSUER,
+      aud: ['workspace-api', 'eoapi'],
+      azp: 'workspace-api',
+      typ: 'Bearer',
+      sub: 'u-alice',
+      preferred_username: 'alice',
+      iat: now - 10,
+      exp: now + 300,
+      resource_access: { 'ws-alice': { roles: ['ws_access'] } },
+      ...claims,
+    })
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .sign(privateKey)
+  }
+  return { jwks, sign, now }
+}
+
+export function tokenSource(jwks: { keys: JWK[] }, audience: string): TokenSource {
+  return new TokenSource({ issuers: [ISSUER], audience, jwks })
+}
+
+/** What every test server's handler answers for an allowed request. */
+export interface Echo {
+  user: string | null
+  reason: string
+  grant: unknown
+}
+
+export interface RunningServer {
+  port: number
+  close(): Promise<void>
+}
+
+/** Starts a server on 127.0.0.1 whose every route answers `Echo` behind the adapter. */
+export type StartServer = (options: { policy: RoutePolicy; authenticate: Authenticator }) => Promise<RunningServer>
+
+export interface RawResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  json: () => any
+}
+
+/** Sends a request with the target exactly as given (no client-side URL normalisation). */
+export function send(port: number, method: string, target: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path: target, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) })
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/**
+ * The end-to-end cases every adapter must pass: tokens signed with keys generated in the test, verified
+ * by a TokenSource over the local JWKS, behind a real server on 127.0.0.1.
+ */
+export function adapterSuite(start: StartServer, policies: { workspace: RoutePolicy; stac: RoutePolicy }) {
+  let keys: Awaited<ReturnType<typeof makeKeys>>
+  let ws: RunningServer
+  let stac: RunningServer
+  let broken: RunningServer
+
+  it('starts the servers', async () => {
+    keys = await makeKeys()
+    ws = await start({ policy: policies.workspace, authenticate: tokenSource(keys.jwks, 'workspace-api') })
+    stac = await start({ policy: policies.stac, authenticate: tokenSource(keys.jwks, 'eoapi') })
+    broken = await start({
+      policy: policies.workspace,
+      authenticate: async () => {
+        throw new Error('catalogue unavailable')
+      },
+    })
+  })
+
+  it('lets a member reach her workspace and exposes principal and decision to the handler', async () => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-alice/files?x=1', { authorization: `Bearer ${await keys.sign({})}` })
+    expect(res.status).toBe(200)
+    expect(res.json()).toEqual({ user: 'alice', reason: 'WORKSPACE_ROLE', grant: { client: 'ws-alice', roles: ['ws_access'], rule: '/workspaces/{workspace}/**' } })
+  })
+
+  it('accepts the scheme case-insensitively', async () => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-alice', { authorization: `BEARER ${await keys.sign({})}` })
+    expect(res.status).toBe(200)
+  })
+
+  it('answers 401 with a challenge without a token', async () => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-alice')
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="keycloak-permissions"')
+    expect(res.json()).toMatchObject({ error: 'unauthorized', reason: 'NO_TOKEN' })
+  })
+
+  it.each([
+    ['an expired token', async () => keys.sign({ exp: keys.now - 120, iat: keys.now - 600 }), 'TOKEN_EXPIRED'],
+    ['a token signed by an unknown key', async () => keys.sign({}, 'stranger'), 'TOKEN_INVALID'],
+    ['an ES256 token', async () => keys.sign({}, 'ec'), 'ALGORITHM_NOT_ALLOWED'],
+    ['a token of another issuer', async () => keys.sign({ iss: 'http://127.0.0.1:8180/realms/other' }), 'ISSUER_MISMATCH'],
+    ['a token for another audience', async () => keys.sign({ aud: 'account' }), 'AUDIENCE_MISMATCH'],
+    ['an ID token', async () => keys.sign({ typ: 'ID' }), 'TOKEN_TYPE_NOT_ALLOWED'],
+    ['garbage', async () => 'not.a.jwt', 'TOKEN_INVALID'],
+  ])('answers 401 for %s', async (_what, token, reason) => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-alice', { authorization: `Bearer ${await token()}` })
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toBe(`Bearer realm="keycloak-permissions", error="invalid_token", error_description="${reason}"`)
+    expect(res.json()).toMatchObject({ error: 'unauthorized', reason })
+  })
+
+  it('answers 401 invalid_request for a malformed header', async () => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-alice', { authorization: `Bearer  ${await keys.sign({})}` })
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="keycloak-permissions", error="invalid_request"')
+    expect(res.json()).toMatchObject({ reason: 'MALFORMED_AUTHORIZATION' })
+  })
+
+  it('answers 403 with the reason for another team', async () => {
+    const res = await send(ws.port, 'GET', '/workspaces/ws-bob', { authorization: `Bearer ${await keys.sign({})}` })
+    expect(res.status).toBe(403)
+    expect(res.headers['content-type']).toMatch(/^application\/json/)
+    expect(res.json()).toEqual({ error: 'forbidden', reason: 'NO_CLIENT_ENTRY' })
+  })
+
+  it('decides on the raw target: encoded traversal is refused, not resolved', async () => {
+    const token = await keys.sign({})
+    for (const target of ['/workspaces/ws-alice/%2e%2e/ws-bob', '/workspaces/ws-alice%2F..%2Fws-bob', '/workspaces/ws%252Dalice']) {
+      const res = await send(ws.port, 'GET', target, { authorization: `Bearer ${token}` })
+      expect(res.status, target).toBe(403)
+      expect(res.json(), target).toEqual({ error: 'forbidden', reason: 'AMBIGUOUS_PATH' })
+    }
+  })
+
+  it('does not honour X-HTTP-Method-Override unless configured', async () => {
+    const editorToken = await keys.sign({ resource_access: { 'ws-alice': { roles: ['ws_access'] } } })
+    const res = await send(stac.port, 'POST', '/stac/search', { authorization: `Bearer ${editorToken}`, 'x-http-method-override': 'DELETE' })
+    expect(res.status).toBe(200)
+    expect(res.json()).toMatchObject({ reason: 'PUBLIC_READ' })
+  })
+
+  it('runs the STAC table: anonymous reads, editor writes anchored on azp', async () => {
+    expect((await send(stac.port, 'GET', '/stac/collections')).json()).toMatchObject({ user: null, reason: 'PUBLIC_READ' })
+    const write = await send(stac.port, 'POST', '/stac/collections')
+    expect([write.status, write.json().reason]).toEqual([401, 'NO_TOKEN'])
+    const editor = await keys.sign({ azp: 'eoapi', aud: 'eoapi', preferred_username: 'eddie', resource_access: { eoapi: { roles: ['stac_editor'] } } })
+    expect((await send(stac.port, 'POST', '/stac/collections', { authorization: `Bearer ${editor}` })).json()).toMatchObject({
+      user: 'eddie',
+      reason: 'STAC_EDITOR',
+    })
+    const elsewhere = await keys.sign({ azp: 'other', aud: 'eoapi', resource_access: { eoapi: { roles: ['stac_editor'] } } })
+    const denied = await send(stac.port, 'PUT', '/stac/collections/c1', { authorization: `Bearer ${elsewhere}` })
+    expect([denied.status, denied.json().reason]).toEqual([403, 'AZP_NOT_ALLOWED'])
+    const expiredOnPublic = await send(stac.port, 'GET', '/stac/collections', { authorization: `Bearer ${await keys.sign({ exp: keys.now - 600 })}` })
+    expect([expiredOnPublic.status, expiredOnPublic.json().reason]).toEqual([401, 'TOKEN_EXPIRED'])
+  })
+
+  it('fails closed with a 500 when the authenticator itself fails', async () => {
+    const res = await send(broken.port, 'GET', '/workspaces/ws-alice', { authorization: `Bearer ${await keys.sign({})}` })
+    expect(res.status).toBe(500)
+    expect(res.body).not.toContain('ws-alice')
+  })
+
+  it('stops the servers', async () => {
+    await Promise.all([ws.close(), stac.close(), broken.close()])
+  })
+}
