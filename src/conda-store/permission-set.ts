@@ -1,0 +1,938 @@
+/**
+ * The typed permission set of one conda-store entity: effective permissions (union over matching
+ * bindings), single checks, environment filtering through the same code path, `explain`, the
+ * `/api/v1/permission/` response and the token-minting subset rule.
+ *
+ * @module
+ */
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import type { Decision, TraceStep } from '../core/decision.js'
+import { allow, deny } from '../core/decision.js'
+import type { Diagnostic } from '../core/diagnostics.js'
+import { diagnostic } from '../core/diagnostics.js'
+import { InvalidOptionsError, KeycloakPermissionsError } from '../core/errors.js'
+import { formatRole } from '../core/principal.js'
+import type { RoleVia } from '../core/principal.js'
+import type { Automaton, CompiledArn, LikeDialect } from './arn.js'
+import { allAllowed, authorizeAutomaton, compileArn, isArnSubset, matchPart, matchPieces, runAutomaton, sqlLike, upstreamArnRegex, upstreamArnSqlLike } from './arn.js'
+import type { BindingOptions, BindingOrigin, CondaStoreDatabase, CondaStoreEntity, MergedBinding, RoleBindings, ResolvedBindingOptions } from './bindings.js'
+import { bindingsRecord, mergeResolved, resolveBindingOptions } from './bindings.js'
+import type { CondaStorePermission, CompiledRoleMappings, RoleMappings } from './permissions.js'
+import { CONDA_STORE_PERMISSIONS, compileRoleMappings, maskToPermissions, permissionBit, rolesToMask } from './permissions.js'
+
+/**
+ * Options of a permission set. Everything is validated when the set is created
+ * ({@link InvalidOptionsError}).
+ *
+ * @example
+ * ```ts
+ * import type { CondaStoreOptions } from 'keycloak-permissions/conda-store'
+ * const parity: CondaStoreOptions = { compat: 'conda-store', likeDialect: 'postgresql', roleMappingsVersion: 2 }
+ * ```
+ */
+export interface CondaStoreOptions extends BindingOptions {
+  /** Reproduce upstream's regex matcher and SQL `LIKE` listing bit-for-bit (parity checks, migrations). */
+  readonly compat?: 'conda-store'
+  /** Compat listing only: whose `LIKE` semantics (default `'postgresql'`, as Nebari runs). */
+  readonly likeDialect?: LikeDialect
+  /** (`role_mappings`) role → permissions; default {@link DEFAULT_ROLE_MAPPINGS}. */
+  readonly roleMappings?: RoleMappings
+  /** (`CondaStore.default_namespace`) reported as an anonymous caller's primary namespace; default `'default'`. */
+  readonly defaultNamespace?: string
+  /** Used for an anonymous caller's token expiry (now + 1 day) when minting. */
+  readonly clock?: Clock
+}
+
+/**
+ * What a check is about: `"ns/name"` (an environment or its builds), a bare `"ns"` (namespace-level),
+ * `""` (global settings), or an environment object as conda-store lists it.
+ *
+ * @example
+ * ```ts
+ * import type { CondaStoreResource } from 'keycloak-permissions/conda-store'
+ * const a: CondaStoreResource = 'analyst/pandas'
+ * const b: CondaStoreResource = { namespace: { name: 'analyst' }, name: 'pandas' }
+ * ```
+ */
+export type CondaStoreResource = string | EnvironmentLike
+
+/**
+ * An environment: `namespace` as a name or as conda-store's namespace object.
+ *
+ * @example
+ * ```ts
+ * import type { EnvironmentLike } from 'keycloak-permissions/conda-store'
+ * const env: EnvironmentLike = { namespace: 'ml', name: 'torch' }
+ * ```
+ */
+export interface EnvironmentLike {
+  readonly namespace: string | { readonly name: string }
+  readonly name: string
+}
+
+/**
+ * Stable decision reasons of conda-store checks.
+ *
+ * @example
+ * ```ts
+ * import type { CondaStoreReason } from 'keycloak-permissions/conda-store'
+ * const r: CondaStoreReason = 'NO_MATCHING_BINDING'
+ * ```
+ */
+export type CondaStoreReason =
+  | 'BINDING_GRANTS'
+  | 'BINDING_LISTS'
+  | 'PERMISSION_NOT_GRANTED'
+  | 'NO_MATCHING_BINDING'
+  | 'INVALID_BINDINGS'
+  | 'UNKNOWN_PERMISSION'
+  | 'TOKEN_SUBSET'
+  | 'NOT_A_SUBSET'
+  | 'EXPIRATION_EXCEEDED'
+
+/**
+ * A merged binding with the permissions its roles give (empty when a role cannot be converted; the
+ * set's {@link CondaStorePermissions.bindingError} then says why).
+ *
+ * @example
+ * ```ts
+ * import type { EffectiveBinding } from 'keycloak-permissions/conda-store'
+ * const readable = (b: EffectiveBinding) => b.permissions.includes('environment::read')
+ * ```
+ */
+export interface EffectiveBinding extends MergedBinding {
+  readonly permissions: readonly CondaStorePermission[]
+}
+
+/**
+ * A conda-store check's decision; `grant` lists the bindings that supplied the permissions.
+ *
+ * @example
+ * ```ts
+ * import type { CondaStoreDecision } from 'keycloak-permissions/conda-store'
+ * const show = (d: CondaStoreDecision) => d.grant?.map((b) => b.arn).join(', ')
+ * ```
+ */
+export type CondaStoreDecision = Decision<CondaStoreReason, readonly MergedBinding[]>
+
+/**
+ * `visibility: 'readable'` (default) keeps environments with `environment::read` — the answer to
+ * "which environments can this user use"; `'listed'` reproduces conda-store's listing (any matching
+ * binding, roles ignored).
+ *
+ * @example
+ * ```ts
+ * import type { FilterOptions } from 'keycloak-permissions/conda-store'
+ * const listing: FilterOptions = { visibility: 'listed' }
+ * ```
+ */
+export interface FilterOptions {
+  readonly visibility?: 'readable' | 'listed'
+}
+
+/**
+ * One environment that passed a filter, with the bindings that let it through and the decision.
+ *
+ * @example
+ * ```ts
+ * import type { EnvironmentAccess } from 'keycloak-permissions/conda-store'
+ * const line = (a: EnvironmentAccess<string>) => `${a.namespace}/${a.name}: ${a.bindings.map((b) => b.arn).join(', ')}`
+ * ```
+ */
+export interface EnvironmentAccess<T> {
+  readonly environment: T
+  readonly namespace: string
+  readonly name: string
+  readonly bindings: readonly MergedBinding[]
+  readonly decision: CondaStoreDecision
+}
+
+/**
+ * conda-store's `GET /api/v1/permission/` `data` object.
+ *
+ * @example
+ * ```ts
+ * import type { PermissionResponse } from 'keycloak-permissions/conda-store'
+ * const anon: PermissionResponse = { authenticated: false, primary_namespace: 'default',
+ *   entity_permissions: { 'default/*': ['environment::read', 'namespace-role-mapping::read', 'namespace::read'] },
+ *   entity_roles: { 'default/*': ['viewer'] }, expiration: null }
+ * ```
+ */
+export interface PermissionResponse {
+  authenticated: boolean
+  primary_namespace: string
+  entity_permissions: Record<string, CondaStorePermission[]>
+  entity_roles: Record<string, string[]>
+  expiration: string | null
+}
+
+/**
+ * A token request (`POST /api/v1/token/` body, camel-cased); missing fields default to the caller's.
+ *
+ * @example
+ * ```ts
+ * import type { TokenRequest } from 'keycloak-permissions/conda-store'
+ * const req: TokenRequest = { roleBindings: { 'alice/*': ['viewer'] } }
+ * ```
+ */
+export interface TokenRequest {
+  readonly primaryNamespace?: string
+  readonly roleBindings?: RoleBindings
+  readonly expiresAt?: number | Date
+}
+
+const NONE: readonly never[] = []
+
+interface Compiled {
+  readonly binding: MergedBinding
+  readonly index: number
+  readonly arn: CompiledArn
+  readonly mask: number
+  automaton?: Automaton
+  like?: [string, string]
+}
+
+interface NamespaceMatch {
+  /** Every simple binding matching the namespace, whatever its name part. */
+  readonly all: readonly Compiled[]
+  /** Bindings matching the namespace whose name part is all `*` (they match every valid name). */
+  readonly anyName: readonly Compiled[]
+  readonly anyNameMask: number
+  /** Bindings matching the namespace with a specific name part. */
+  readonly specific: readonly Compiled[]
+  /** `specific` with a literal name part, by name. */
+  readonly specificByName: ReadonlyMap<string, readonly Compiled[]>
+  /** `specific` with a wildcard name part. */
+  readonly specificWild: readonly Compiled[]
+  /** Default mode: metacharacter bindings whose namespace part matches literally (checked against upstream too). */
+  readonly complex: readonly Compiled[]
+}
+
+interface Evaluation {
+  readonly mask: number
+  readonly matched: readonly Compiled[]
+}
+
+const EMPTY_MATCH: NamespaceMatch = { all: [], anyName: [], anyNameMask: 0, specific: [], specificByName: new Map(), specificWild: [], complex: [] }
+const NO_MATCH: Evaluation = { mask: 0, matched: [] }
+
+function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]): NamespaceMatch {
+  const anyName: Compiled[] = []
+  const specific: Compiled[] = []
+  const specificWild: Compiled[] = []
+  const specificByName = new Map<string, Compiled[]>()
+  let anyNameMask = 0
+  for (const c of found) {
+    if (c.arn.nm.allStar) {
+      anyName.push(c)
+      anyNameMask |= c.mask
+      continue
+    }
+    specific.push(c)
+    if (c.arn.nm.pieces.length > 1) specificWild.push(c)
+    else {
+      const list = specificByName.get(c.arn.name)
+      if (list) list.push(c)
+      else specificByName.set(c.arn.name, [c])
+    }
+  }
+  return { all: found, anyName, anyNameMask, specific, specificByName, specificWild, complex }
+}
+const READ_BIT = permissionBit('environment::read')!
+const DAY_MS = 86_400_000
+
+function splitEnvironment(resource: EnvironmentLike): [string, string] {
+  const ns = typeof resource.namespace === 'string' ? resource.namespace : resource.namespace.name
+  return [ns, resource.name]
+}
+
+function resourceString(resource: CondaStoreResource): string {
+  if (typeof resource === 'string') return resource
+  const [ns, name] = splitEnvironment(resource)
+  return `${ns}/${name}`
+}
+
+function toMs(t: number | Date | undefined): number | undefined {
+  return t === undefined ? undefined : t instanceof Date ? t.getTime() : t
+}
+
+/** Python's `datetime.isoformat()` of a naive UTC datetime. */
+function pythonIsoformat(ms: number): string {
+  const iso = new Date(ms).toISOString() // 2026-01-02T00:00:00.000Z
+  const base = iso.slice(0, 19)
+  const millis = iso.slice(20, 23)
+  return millis === '000' ? base : `${base}.${millis}000`
+}
+
+/**
+ * The effective conda-store permissions of one entity (a token, or anonymous), built from its merged
+ * bindings (conda-store.md §5–§9). Create with {@link CondaStorePermissions.create}, or from a Keycloak
+ * principal with {@link condaStorePermissionsFor}.
+ *
+ * @example
+ * ```ts
+ * import { CondaStorePermissions } from 'keycloak-permissions/conda-store'
+ * const perms = CondaStorePermissions.create({ primaryNamespace: 'alice', roleBindings: { 'analyst/*': ['developer'] } })
+ * perms.can('environment::update', 'analyst/pandas') // true
+ * perms.filterEnvironments(['analyst/pandas', 'bob/secret']) // ['analyst/pandas']
+ * ```
+ */
+export class CondaStorePermissions {
+  /** The merged bindings, in merge order, with their permissions. */
+  readonly bindings: readonly EffectiveBinding[]
+  /** The entity, or `null` for an anonymous caller. */
+  readonly entity: CondaStoreEntity | null
+  /** The database grants the set was built with. */
+  readonly database: CondaStoreDatabase | undefined
+  /** Diagnostics found while building the set (e.g. by a preset). */
+  readonly diagnostics: readonly Diagnostic[]
+  /** The username behind the entity, when known (for `explain`). */
+  readonly username: string | undefined
+  readonly #compat: boolean
+  readonly #likeDialect: LikeDialect
+  readonly #mappings: CompiledRoleMappings
+  readonly #bindingOptions: ResolvedBindingOptions
+  readonly #options: CondaStoreOptions
+  readonly #defaultNamespace: string
+  readonly #clock: Clock
+  readonly #compiled: readonly Compiled[]
+  readonly #invalid: KeycloakPermissionsError | undefined
+  readonly #exactNamespace = new Map<string, Compiled[]>()
+  /** Wildcard namespace parts, bucketed so a namespace only meets the bindings that can match it. */
+  readonly #anyNamespace: Compiled[] = []
+  #everyNamespace: NamespaceMatch = EMPTY_MATCH
+  readonly #byPrefix = new Map<string, Compiled[]>()
+  readonly #bySuffix = new Map<string, Compiled[]>()
+  readonly #wildNamespace: Compiled[] = []
+  readonly #complex: Compiled[] = []
+  readonly #unsupported: Compiled[] = []
+
+  private constructor(
+    entity: CondaStoreEntity | null,
+    database: CondaStoreDatabase | undefined,
+    options: CondaStoreOptions,
+    extra: { diagnostics?: readonly Diagnostic[]; username?: string },
+  ) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'must be an object')
+    if (options.compat !== undefined && options.compat !== 'conda-store') throw new InvalidOptionsError('compat', "must be 'conda-store' when set")
+    if (options.likeDialect !== undefined && options.likeDialect !== 'postgresql' && options.likeDialect !== 'sqlite') {
+      throw new InvalidOptionsError('likeDialect', "must be 'postgresql' or 'sqlite'")
+    }
+    if (options.defaultNamespace !== undefined && typeof options.defaultNamespace !== 'string') throw new InvalidOptionsError('defaultNamespace', 'must be a string')
+    if (options.clock !== undefined && typeof options.clock?.now !== 'function') throw new InvalidOptionsError('clock', 'must have a now() method')
+    if (entity !== null) {
+      if (typeof entity !== 'object' || typeof entity.primaryNamespace !== 'string') throw new InvalidOptionsError('entity.primaryNamespace', 'must be a string')
+      if (typeof entity.roleBindings !== 'object' || entity.roleBindings === null) throw new InvalidOptionsError('entity.roleBindings', 'must be an object')
+    }
+    this.#options = options
+    this.#compat = options.compat === 'conda-store'
+    this.#likeDialect = options.likeDialect ?? 'postgresql'
+    this.#mappings = compileRoleMappings(options.roleMappings)
+    this.#bindingOptions = resolveBindingOptions(options)
+    this.#defaultNamespace = options.defaultNamespace ?? 'default'
+    this.#clock = options.clock ?? systemClock
+    this.entity = entity
+    this.database = database
+    this.diagnostics = extra.diagnostics ?? []
+    this.username = extra.username
+    // Upstream converts every binding before matching: one bad binding fails every check (D1: deny, never partial).
+    const compiled: Compiled[] = []
+    const bindings: EffectiveBinding[] = []
+    let invalid: KeycloakPermissionsError | undefined
+    mergeResolved(entity, database, this.#bindingOptions).forEach((merged, index) => {
+      let mask = 0
+      try {
+        mask = rolesToMask(merged.roles, this.#mappings, merged.arn)
+        const binding: EffectiveBinding = { ...merged, permissions: maskToPermissions(mask) }
+        bindings.push(binding)
+        compiled.push({ binding, index, arn: compileArn(merged.arn, this.#compat ? { compat: 'conda-store' } : {}), mask })
+      } catch (err) {
+        if (!(err instanceof KeycloakPermissionsError)) throw err
+        invalid ??= err
+        if (bindings.length === index) bindings.push({ ...merged, permissions: maskToPermissions(mask) })
+      }
+    })
+    this.bindings = bindings
+    this.#invalid = invalid
+    this.#compiled = invalid ? [] : compiled
+    for (const c of this.#compiled) {
+      if (c.arn.unsupported && (this.#compat || c.arn.hasMetacharacter)) this.#unsupported.push(c)
+      else if (this.#compat ? c.arn.complexInCompat : c.arn.hasMetacharacter) this.#complex.push(c)
+      else if (c.arn.ns.pieces.length === 1) {
+        const list = this.#exactNamespace.get(c.arn.namespace)
+        if (list) list.push(c)
+        else this.#exactNamespace.set(c.arn.namespace, [c])
+      } else {
+        const pieces = c.arn.ns.pieces
+        const prefix = pieces[0]!
+        const suffix = pieces[pieces.length - 1]!
+        const bucket = (map: Map<string, Compiled[]>, key: string) => {
+          const list = map.get(key)
+          if (list) list.push(c)
+          else map.set(key, [c])
+        }
+        if (c.arn.ns.allStar) this.#anyNamespace.push(c)
+        else if (prefix !== '') bucket(this.#byPrefix, prefix)
+        else if (suffix !== '') bucket(this.#bySuffix, suffix)
+        else this.#wildNamespace.push(c)
+      }
+    }
+    this.#everyNamespace = namespaceMatch(this.#anyNamespace, NONE)
+  }
+
+  /**
+   * Builds the permission set of `entity` (`null` = anonymous) with optional database grants.
+   * Options are validated eagerly; unconvertible bindings do not throw here — every check then
+   * denies with `INVALID_BINDINGS` and {@link permissionsOn} throws the typed error.
+   *
+   * @example
+   * ```ts
+   * import { CondaStorePermissions } from 'keycloak-permissions/conda-store'
+   * const anon = CondaStorePermissions.create(null)
+   * anon.can('environment::read', 'default/env1') // true
+   * ```
+   */
+  static create(
+    entity: CondaStoreEntity | null,
+    options: CondaStoreOptions & { database?: CondaStoreDatabase; diagnostics?: readonly Diagnostic[]; username?: string } = {},
+  ): CondaStorePermissions {
+    const { database, diagnostics, username, ...rest } = options
+    const extra: { diagnostics?: readonly Diagnostic[]; username?: string } = {}
+    if (diagnostics !== undefined) extra.diagnostics = diagnostics
+    if (username !== undefined) extra.username = username
+    return new CondaStorePermissions(entity, database, rest, extra)
+  }
+
+  /** True unless the caller is anonymous. */
+  get authenticated(): boolean {
+    return this.entity !== null
+  }
+
+  /** The entity's primary namespace; an anonymous caller's is the `defaultNamespace` option. */
+  get primaryNamespace(): string {
+    return this.entity?.primaryNamespace ?? this.#defaultNamespace
+  }
+
+  /** The error that makes the bindings unusable, if any (`CONDA_ROLE_*`, `CONDA_ARN_INVALID`). */
+  get bindingError(): KeycloakPermissionsError | undefined {
+    return this.#invalid
+  }
+
+  // ---------------------------------------------------------------- matching core (one code path)
+
+  /**
+   * The bindings whose namespace part matches `ns`, except those whose namespace part is all `*`
+   * (they match every namespace and live in {@link #everyNamespace}, computed once). `ns` must
+   * consist of ALLOWED characters.
+   */
+  #matchNamespace(ns: string): NamespaceMatch {
+    const found: Compiled[] = []
+    for (const c of this.#exactNamespace.get(ns) ?? NONE) found.push(c)
+    // Each prefix (suffix) of the namespace is looked up once: cost grows with the name, not the bindings.
+    if (this.#byPrefix.size > 0) {
+      for (let k = 1; k <= ns.length; k++) for (const c of this.#byPrefix.get(ns.slice(0, k)) ?? NONE) if (matchPieces(c.arn.ns, ns)) found.push(c)
+    }
+    if (this.#bySuffix.size > 0) {
+      for (let k = 0; k < ns.length; k++) for (const c of this.#bySuffix.get(ns.slice(k)) ?? NONE) if (matchPieces(c.arn.ns, ns)) found.push(c)
+    }
+    for (const c of this.#wildNamespace) if (matchPieces(c.arn.ns, ns)) found.push(c)
+    const complex = this.#compat ? NONE : this.#complex.filter((c) => matchPieces(c.arn.ns, ns))
+    if (found.length === 0 && complex.length === 0) return EMPTY_MATCH
+    return namespaceMatch(found, complex)
+  }
+
+  #upstream(c: Compiled, resource: string): boolean {
+    if (c.arn.unsupported) return false
+    c.automaton ??= authorizeAutomaton(c.arn)
+    return runAutomaton(c.automaton, resource, false)
+  }
+
+  /** `memo` caches namespace matches for the duration of one filter call (bounded by its input). */
+  #lookup(ns: string, memo: Map<string, NamespaceMatch> | undefined): NamespaceMatch {
+    if (memo === undefined) return this.#matchNamespace(ns)
+    let m = memo.get(ns)
+    if (m === undefined) {
+      m = this.#matchNamespace(ns)
+      memo.set(ns, m)
+    }
+    return m
+  }
+
+  /**
+   * The one matcher behind `can`, `check`, `explain` and every filter. `wantMatched: false` (readable
+   * filtering) skips collecting the matching bindings; the mask is the same either way.
+   */
+  #evaluate(resource: string, memo?: Map<string, NamespaceMatch>, wantMatched = true): Evaluation {
+    const every = this.#everyNamespace
+    if (this.#compat) {
+      // Bindings without metacharacters cannot consume '/' or '\n', so `$` before a final '\n' is the only quirk.
+      const text = resource.endsWith('\n') ? resource.slice(0, -1) : resource
+      const slash = text.indexOf('/')
+      const ns = slash < 0 ? text : text.slice(0, slash)
+      let mask = 0
+      const matched: Compiled[] = []
+      if (allAllowed(ns)) {
+        const m = this.#lookup(ns, memo)
+        if (slash < 0) {
+          // Upstream's optional name group: a bare namespace matches whatever the name part.
+          for (const layer of [every, m]) for (const c of layer.all) (mask |= c.mask), matched.push(c)
+        } else {
+          const name = text.slice(slash + 1)
+          if (allAllowed(name)) {
+            for (const layer of [every, m]) {
+              for (const c of layer.anyName) (mask |= c.mask), matched.push(c)
+              for (const c of layer.specificByName.get(name) ?? NONE) (mask |= c.mask), matched.push(c)
+              for (const c of layer.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), matched.push(c)
+            }
+          }
+        }
+      }
+      for (const c of this.#complex) if (this.#upstream(c, resource)) (mask |= c.mask), matched.push(c)
+      return { mask, matched }
+    }
+    const slash = resource.indexOf('/')
+    const ns = slash < 0 ? resource : resource.slice(0, slash)
+    if (!allAllowed(ns)) return NO_MATCH
+    const m = this.#lookup(ns, memo)
+    if (slash < 0) {
+      // D3: namespace-level (and global '') checks honour only bindings whose name part is all '*'.
+      let mask = every.anyNameMask | m.anyNameMask
+      const matched = wantMatched ? [...every.anyName, ...m.anyName] : []
+      for (const c of m.complex) if (c.arn.nm.allStar && this.#upstream(c, resource)) (mask |= c.mask), matched.push(c)
+      return { mask, matched }
+    }
+    const name = resource.slice(slash + 1)
+    if (!allAllowed(name)) return NO_MATCH
+    let mask = every.anyNameMask | m.anyNameMask
+    const matched: Compiled[] = wantMatched ? [...every.anyName, ...m.anyName] : []
+    for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), wantMatched && matched.push(c)
+    for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), wantMatched && matched.push(c)
+    for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), wantMatched && matched.push(c)
+    for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), wantMatched && matched.push(c)
+    for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), matched.push(c)
+    return { mask, matched }
+  }
+
+  /** Listing (roles ignored): default = the same matcher; compat = upstream's SQL LIKE. */
+  #listed(ns: string, name: string, memo?: Map<string, readonly Compiled[]>): readonly Compiled[] {
+    if (!this.#compat) return this.#evaluate(`${ns}/${name}`, memo as unknown as Map<string, NamespaceMatch>).matched
+    let candidates = memo?.get(ns)
+    if (candidates === undefined) {
+      candidates = this.#compiled.filter((c) => {
+        c.like ??= upstreamArnSqlLike(c.binding.arn)
+        return sqlLike(c.like[0], ns, this.#likeDialect)
+      })
+      memo?.set(ns, candidates)
+    }
+    return candidates.filter((c) => sqlLike(c.like![1], name, this.#likeDialect))
+  }
+
+  // ---------------------------------------------------------------- public checks
+
+  /**
+   * The effective permissions on a resource (union over all matching bindings), sorted. Throws the
+   * typed binding error when the bindings are unusable (upstream answers HTTP 500).
+   *
+   * @example
+   * ```ts
+   * perms.permissionsOn('analyst/pandas') // ['build::cancel', 'environment::read', …]
+   * ```
+   */
+  permissionsOn(resource: CondaStoreResource): CondaStorePermission[] {
+    if (this.#invalid) throw this.#invalid
+    return maskToPermissions(this.#evaluate(resourceString(resource)).mask)
+  }
+
+  /**
+   * Whether every given permission is granted on the resource (upstream `authorize`).
+   *
+   * @example
+   * ```ts
+   * perms.can('environment::read', 'analyst/pandas')
+   * perms.can(['namespace::read', 'namespace-role-mapping::read'], 'analyst')
+   * ```
+   */
+  can(permission: CondaStorePermission | readonly CondaStorePermission[], resource: CondaStoreResource): boolean {
+    if (this.#invalid) return false
+    const required = requiredMask(permission)
+    if (required === undefined) return false
+    return (this.#evaluate(resourceString(resource)).mask & required) === required
+  }
+
+  /**
+   * The decision for one check, with the granting bindings and any divergence diagnostics.
+   *
+   * @example
+   * ```ts
+   * const d = perms.check('environment::delete', 'analyst/pandas')
+   * d.allowed // false
+   * d.reason  // 'PERMISSION_NOT_GRANTED'
+   * ```
+   */
+  check(permission: CondaStorePermission | readonly CondaStorePermission[], resource: CondaStoreResource): CondaStoreDecision {
+    return this.#decide(permission, resourceString(resource), false)
+  }
+
+  /**
+   * Like {@link check}, with the full chain in `trace`: user → group → (composite) role → attribute
+   * item → binding → resource, for each binding that granted.
+   *
+   * @example
+   * ```ts
+   * perms.explain('environment::read', 'ml/torch').trace.map((s) => s.label)
+   * // ['bob', '/projects/ml', 'conda_store/ml-team-scopes', 'admin!namespace=ml', 'ml/*: admin', 'ml/torch']
+   * ```
+   */
+  explain(permission: CondaStorePermission | readonly CondaStorePermission[], resource: CondaStoreResource): CondaStoreDecision {
+    return this.#decide(permission, resourceString(resource), true)
+  }
+
+  #decide(permission: CondaStorePermission | readonly CondaStorePermission[], resource: string, chain: boolean): CondaStoreDecision {
+    const wanted = typeof permission === 'string' ? [permission] : [...permission]
+    const resourceStep: TraceStep = { kind: 'resource', label: resource }
+    if (this.#invalid) {
+      const err = this.#invalid
+      return deny('INVALID_BINDINGS', [{ kind: 'error', label: err.message, data: { code: err.code, ...bindingOfError(err) } }, resourceStep], {
+        diagnostics: [diagnostic('error', err.code, err.message, {}, { details: { ...bindingOfError(err) } })],
+      })
+    }
+    const required = requiredMask(wanted)
+    if (required === undefined) {
+      return deny('UNKNOWN_PERMISSION', [{ kind: 'permission', label: wanted.join(', ') }, resourceStep])
+    }
+    const { mask, matched } = this.#evaluate(resource)
+    const diagnostics = this.#decisionDiagnostics(resource)
+    const granting = matched.filter((c) => (c.mask & required) !== 0).sort((a, b) => a.index - b.index)
+    const bindings = granting.map((c) => c.binding)
+    const steps: TraceStep[] = chain ? this.#userSteps() : []
+    for (const c of granting) steps.push(...(chain ? this.#chainOf(c.binding) : [bindingStep(c.binding)]))
+    steps.push({ kind: 'resource', label: resource, data: { permissions: wanted } })
+    if ((mask & required) === required) return allow('BINDING_GRANTS', steps, { grant: bindings, diagnostics, rule: this.#compat ? 'compat' : 'default' })
+    const missing = maskToPermissions(required & ~mask)
+    steps.push({ kind: 'missing', label: missing.join(', ') })
+    return deny(matched.length > 0 ? 'PERMISSION_NOT_GRANTED' : 'NO_MATCHING_BINDING', steps, { diagnostics })
+  }
+
+  #decisionDiagnostics(resource: string): Diagnostic[] {
+    const out: Diagnostic[] = []
+    if (this.#compat) {
+      for (const c of this.#unsupported) {
+        out.push(diagnostic('error', 'CONDA_ARN_UNSUPPORTED_PATTERN', `binding ${c.binding.arn} is not reproducible as upstream's regex; it matches nothing`, {}, { details: { arn: c.binding.arn } }))
+      }
+      return out
+    }
+    for (const c of [...this.#complex, ...this.#unsupported]) {
+      const upstream = this.#upstream(c, resource)
+      const ours = this.#evaluateOne(c, resource)
+      if (upstream !== ours) {
+        out.push(
+          diagnostic('warning', 'CONDA_ARN_UPSTREAM_DIVERGENCE', `binding ${c.binding.arn} ${upstream ? 'matches' : 'does not match'} ${JSON.stringify(resource)} upstream (regex ${upstreamArnRegex(c.binding.arn)}); the literal rule ${ours ? 'matches' : 'does not'}`, {}, {
+            details: { arn: c.binding.arn, resource, upstream, ours },
+          }),
+        )
+      }
+    }
+    const slash = resource.indexOf('/')
+    if (slash < 0 && allAllowed(resource)) {
+      const m = this.#matchNamespace(resource)
+      for (const c of [...this.#everyNamespace.specific, ...m.specific, ...m.complex.filter((x) => !x.arn.nm.allStar && this.#upstream(x, resource))]) {
+        out.push(
+          diagnostic('info', 'CONDA_NAMESPACE_GRANT_IGNORED', `binding ${c.binding.arn} does not grant namespace-level permissions on ${JSON.stringify(resource)} (its name part is not '*'); upstream would use it`, {}, {
+            details: { arn: c.binding.arn, resource, roles: c.binding.roles },
+          }),
+        )
+      }
+    }
+    return out
+  }
+
+  #evaluateOne(c: Compiled, resource: string): boolean {
+    const slash = resource.indexOf('/')
+    const ns = slash < 0 ? resource : resource.slice(0, slash)
+    if (!matchPart(c.arn.ns, ns)) return false
+    if (slash < 0) return c.arn.nm.allStar && this.#upstream(c, resource)
+    return matchPart(c.arn.nm, resource.slice(slash + 1)) && this.#upstream(c, resource)
+  }
+
+  /** The user step that starts every explained chain. */
+  #userSteps(): TraceStep[] {
+    const user = this.username ?? this.entity?.primaryNamespace
+    return user === undefined ? [] : [{ kind: 'user', label: user }]
+  }
+
+  /** One binding's provenance: group → (composite) role → attribute item or login rule → binding. */
+  #chainOf(binding: MergedBinding): TraceStep[] {
+    const steps: TraceStep[] = []
+    const push = (step: TraceStep) => {
+      const last = steps[steps.length - 1]
+      if (!(last && last.kind === step.kind && last.label === step.label)) steps.push(step)
+    }
+    if (binding.origins.length === 0) {
+      push({ kind: 'source', label: binding.source === 'default' ? 'conda-store default bindings' : binding.source === 'token' ? 'token bindings' : 'database grants' })
+    }
+    for (const origin of binding.origins) {
+      if (origin.kind === 'keycloak-scope') {
+        for (const s of viaSteps(origin.via)) push(s)
+        push({ kind: 'role', label: formatRole(origin.role) })
+        push({ kind: 'item', label: origin.item, data: { attribute: 'scopes' } })
+      } else if (origin.kind === 'nebari-login') {
+        if (origin.group !== undefined) push({ kind: 'group', label: origin.group, data: { namespaceFrom: 'basename' } })
+        for (const r of origin.roles) {
+          for (const s of viaSteps(r.via)) push(s)
+          push({ kind: 'role', label: formatRole(r.role) })
+        }
+        push({ kind: 'rule', label: `nebari login: ${origin.rule}` })
+      } else push({ kind: 'source', label: origin.label })
+    }
+    push(bindingStep(binding))
+    return steps
+  }
+
+  // ---------------------------------------------------------------- listing
+
+  /**
+   * Filters environments to those this entity may use (`visibility: 'readable'`, default:
+   * `environment::read`) or that conda-store would list (`'listed'`: any matching binding, roles
+   * ignored). Same code path as {@link can}; linear in environments + bindings (namespace matches
+   * are computed once per distinct namespace). Returns the input elements, in input order.
+   *
+   * @example
+   * ```ts
+   * perms.filterEnvironments(['alice/e1', 'bob/e2']) // ['alice/e1']
+   * perms.filterEnvironments(envsFromCondaStore, { visibility: 'listed' })
+   * ```
+   */
+  filterEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): T[] {
+    const out: T[] = []
+    this.#filter(environments, options, (env) => out.push(env))
+    return out
+  }
+
+  /**
+   * {@link filterEnvironments} with, for each environment kept, the bindings that let it through and
+   * the decision (`explain` chain).
+   *
+   * @example
+   * ```ts
+   * for (const a of perms.explainEnvironments(['ml/torch'])) console.log(a.namespace, a.name, a.bindings[0]?.arn)
+   * ```
+   */
+  explainEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): EnvironmentAccess<T>[] {
+    const out: EnvironmentAccess<T>[] = []
+    this.#filter(environments, options, (environment, ns, name, matched) => {
+      const resource = `${ns}/${name}`
+      const decision =
+        (options.visibility ?? 'readable') === 'readable'
+          ? this.explain('environment::read', resource)
+          : allow<CondaStoreReason, readonly MergedBinding[]>('BINDING_LISTS', [...this.#userSteps(), ...matched.flatMap((c) => this.#chainOf(c.binding)), { kind: 'resource', label: resource }], {
+              grant: matched.map((c) => c.binding),
+            })
+      out.push({ environment, namespace: ns, name, bindings: decision.grant ?? [], decision })
+    })
+    return out
+  }
+
+  #filter<T extends CondaStoreResource>(
+    environments: Iterable<T>,
+    options: FilterOptions,
+    keep: (env: T, ns: string, name: string, matched: readonly Compiled[]) => void,
+  ): void {
+    const visibility = options.visibility ?? 'readable'
+    if (visibility !== 'readable' && visibility !== 'listed') throw new InvalidOptionsError('visibility', "must be 'readable' or 'listed'")
+    if (this.#invalid) return
+    const memo = new Map<string, never>()
+    for (const env of environments) {
+      let ns: string
+      let name: string
+      if (typeof env === 'string') {
+        const slash = env.indexOf('/')
+        ns = slash < 0 ? env : env.slice(0, slash)
+        name = slash < 0 ? '' : env.slice(slash + 1)
+        if (slash < 0) {
+          // A bare namespace is not an environment: it is kept exactly when `can` would allow it.
+          if (visibility === 'readable') {
+            const e = this.#evaluate(env, memo, false)
+            if ((e.mask & READ_BIT) !== 0) keep(env, ns, name, e.matched)
+          }
+          continue
+        }
+      } else [ns, name] = splitEnvironment(env)
+      if (visibility === 'readable') {
+        const e = this.#evaluate(typeof env === 'string' ? env : `${ns}/${name}`, memo, false)
+        if ((e.mask & READ_BIT) !== 0) keep(env, ns, name, e.matched)
+      } else {
+        const matched = this.#listed(ns, name, memo)
+        if (matched.length > 0) keep(env, ns, name, matched)
+      }
+    }
+  }
+
+  /**
+   * Whether a namespace is visible (some binding's namespace part matches it, whatever its roles and
+   * name part), as conda-store's namespace listing filters.
+   *
+   * @example
+   * ```ts
+   * perms.isNamespaceVisible('analyst') // true
+   * ```
+   */
+  isNamespaceVisible(namespace: string): boolean {
+    if (this.#invalid) return false
+    if (this.#compat) {
+      return this.#compiled.some((c) => sqlLike((c.like ??= upstreamArnSqlLike(c.binding.arn))[0], namespace, this.#likeDialect))
+    }
+    if (!allAllowed(namespace)) return false
+    const m = this.#matchNamespace(namespace)
+    return this.#everyNamespace.all.length > 0 || m.all.length > 0 || m.complex.length > 0
+  }
+
+  /**
+   * conda-store's `jwt=` listing (conda-store.md §10): the environments this caller lists that the
+   * `target` entity lists too. When the target's merged bindings are empty, upstream (compat) skips
+   * the filter and returns the caller's whole listing; the default returns nothing and reports
+   * `CONDA_JWT_FILTER_SKIPPED` with the upstream answer.
+   *
+   * @example
+   * ```ts
+   * const { environments } = service.filterEnvironmentsFor(userPerms, allEnvs)
+   * ```
+   */
+  filterEnvironmentsFor<T extends CondaStoreResource>(target: CondaStorePermissions, environments: Iterable<T>): { environments: T[]; diagnostics: Diagnostic[] } {
+    const mine = this.filterEnvironments(environments, { visibility: 'listed' })
+    if (target.bindings.length === 0) {
+      if (this.#compat) return { environments: mine, diagnostics: [] }
+      return {
+        environments: [],
+        diagnostics: [
+          diagnostic('warning', 'CONDA_JWT_FILTER_SKIPPED', `the target token has no bindings; upstream would skip the jwt filter and return all ${mine.length} environment(s) the caller lists`, {}, {
+            details: { upstream: mine.map(resourceString) },
+          }),
+        ],
+      }
+    }
+    return { environments: target.filterEnvironments(mine, { visibility: 'listed' }), diagnostics: [] }
+  }
+
+  // ---------------------------------------------------------------- API shapes
+
+  /**
+   * The `data` object of conda-store's `GET /api/v1/permission/` for this entity: every merged binding
+   * with its roles and permissions (sorted). Throws the typed binding error for unusable bindings.
+   *
+   * @example
+   * ```ts
+   * CondaStorePermissions.create(null).toPermissionResponse().entity_roles // { 'default/*': ['viewer'] }
+   * ```
+   */
+  toPermissionResponse(): PermissionResponse {
+    if (this.#invalid) throw this.#invalid
+    const entityPermissions: Record<string, CondaStorePermission[]> = {}
+    for (const c of this.#compiled) entityPermissions[c.binding.arn] = maskToPermissions(c.mask)
+    const exp = toMs(this.entity?.expiresAt)
+    return {
+      authenticated: this.authenticated,
+      primary_namespace: this.primaryNamespace,
+      entity_permissions: entityPermissions,
+      entity_roles: bindingsRecord(this.bindings),
+      expiration: this.entity === null || exp === undefined ? null : pythonIsoformat(exp),
+    }
+  }
+
+  /**
+   * Whether conda-store would mint the requested token (`POST /api/v1/token/`, conda-store.md §9):
+   * every requested binding's permissions (after the authenticated defaults and the database grants
+   * of its primary namespace) must be covered by this caller's bindings that contain it
+   * ({@link isArnSubset}), and the expiry may not exceed the caller's.
+   *
+   * @example
+   * ```ts
+   * service.canMintToken({ roleBindings: { 'alice/*': ['viewer'] } }).allowed // true for a service token with viewer on every namespace
+   * ```
+   */
+  canMintToken(request: TokenRequest = {}): CondaStoreDecision {
+    const now = this.#clock.now()
+    const caller: CondaStoreEntity = this.entity ?? { primaryNamespace: this.#defaultNamespace, roleBindings: {}, expiresAt: now + DAY_MS }
+    const requested: CondaStoreEntity = {
+      primaryNamespace: request.primaryNamespace || caller.primaryNamespace,
+      roleBindings:
+        request.roleBindings !== undefined && Object.keys(request.roleBindings).length > 0
+          ? request.roleBindings
+          : bindingsRecord(mergeResolved(caller, this.database, this.#bindingOptions)),
+      ...(request.expiresAt !== undefined || caller.expiresAt !== undefined ? { expiresAt: (request.expiresAt ?? caller.expiresAt)! } : {}),
+    }
+    const compat = this.#compat ? ({ compat: 'conda-store' } as const) : {}
+    let have: { arn: string; mask: number }[]
+    let want: { arn: string; mask: number }[]
+    try {
+      have = mergeResolved(caller, this.database, this.#bindingOptions).map((b) => ({ arn: b.arn, mask: rolesToMask(b.roles, this.#mappings, b.arn) }))
+      want = mergeResolved(requested, this.database, this.#bindingOptions).map((b) => ({ arn: b.arn, mask: rolesToMask(b.roles, this.#mappings, b.arn) }))
+      for (const h of have) compileArn(h.arn, compat)
+      for (const w of want) compileArn(w.arn, compat)
+    } catch (err) {
+      if (!(err instanceof KeycloakPermissionsError)) throw err
+      return deny('INVALID_BINDINGS', [{ kind: 'error', label: err.message, data: { code: err.code, ...bindingOfError(err) } }], {
+        diagnostics: [diagnostic('error', err.code, err.message, {}, { details: { ...bindingOfError(err) } })],
+      })
+    }
+    for (const w of want) {
+      let covered = 0
+      for (const h of have) if (isArnSubset(w.arn, h.arn, compat)) covered |= h.mask
+      if ((w.mask & covered) !== w.mask) {
+        return deny('NOT_A_SUBSET', [
+          { kind: 'binding', label: `${w.arn}: ${maskToPermissions(w.mask & ~covered).join(', ')}` },
+          { kind: 'message', label: 'Requested role_bindings are not a subset of current permissions' },
+        ])
+      }
+    }
+    const reqExp = toMs(requested.expiresAt)
+    const callerExp = toMs(caller.expiresAt)
+    if (reqExp !== undefined && callerExp !== undefined && reqExp > callerExp) {
+      return deny('EXPIRATION_EXCEEDED', [{ kind: 'message', label: 'Requested expiration of token is greater than current permissions' }])
+    }
+    return allow('TOKEN_SUBSET', want.map((w) => ({ kind: 'binding', label: w.arn })))
+  }
+
+  /** The options this set was created with (e.g. to build a sibling set for a minted token). */
+  get options(): CondaStoreOptions {
+    return this.#options
+  }
+}
+
+function requiredMask(permission: string | readonly string[]): number | undefined {
+  const list = typeof permission === 'string' ? [permission] : permission
+  let mask = 0
+  for (const p of list) {
+    const bit = permissionBit(p)
+    if (bit === undefined) return undefined
+    mask |= bit
+  }
+  return mask
+}
+
+function bindingOfError(err: KeycloakPermissionsError): Record<string, unknown> {
+  const e = err as unknown as { arn?: string; role?: string }
+  const out: Record<string, unknown> = {}
+  if (e.arn !== undefined) out['arn'] = e.arn
+  if (e.role !== undefined) out['role'] = e.role
+  return out
+}
+
+function bindingStep(b: MergedBinding): TraceStep {
+  return { kind: 'binding', label: `${b.arn}: ${b.roles.join(', ') || '(no roles)'}`, data: { source: b.source, arn: b.arn, roles: b.roles } }
+}
+
+function viaSteps(via: readonly RoleVia[]): TraceStep[] {
+  const first = via[0]
+  if (first === undefined) return []
+  if (first.kind === 'group') {
+    const steps: TraceStep[] = [{ kind: 'group', label: first.member }]
+    if (first.group !== first.member) steps.push({ kind: 'group', label: first.group, data: { inherited: true } })
+    return steps
+  }
+  if (first.kind === 'composite') return [{ kind: 'role', label: formatRole(first.parent), data: { composite: true } }]
+  return []
+}
+
+/** @internal For property tests and the bench: every permission, as a mask. */
+export const ALL_PERMISSIONS: readonly CondaStorePermission[] = CONDA_STORE_PERMISSIONS

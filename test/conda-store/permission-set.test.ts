@@ -1,0 +1,151 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/core/clock.js'
+import { InvalidOptionsError } from '../../src/core/errors.js'
+import { CONDA_STORE_PERMISSIONS, CondaRoleError, CondaStorePermissions, mergeBindings, permissionsForRoles } from '../../src/conda-store/index.js'
+
+const token = (roleBindings: Record<string, string[]>, primaryNamespace = 'alice') => ({ primaryNamespace, roleBindings })
+
+describe('roles and permissions', () => {
+  it('keeps the verbatim strings, sizes and code-unit order', () => {
+    expect(permissionsForRoles(['viewer'])).toHaveLength(3)
+    expect(permissionsForRoles(['developer'])).toHaveLength(8)
+    expect(permissionsForRoles(['admin'])).toHaveLength(17)
+    expect(permissionsForRoles(['developer'])).toContain('environment:create')
+    const admin = permissionsForRoles(['admin'])
+    expect(admin.indexOf('environment::update')).toBeLessThan(admin.indexOf('environment:create'))
+  })
+  it('rejects editor and unknown roles with typed errors', () => {
+    expect(() => permissionsForRoles(['editor'])).toThrow(expect.objectContaining({ code: 'CONDA_ROLE_EDITOR_IN_BINDING', role: 'editor' }))
+    expect(() => permissionsForRoles(['Viewer'])).toThrow(CondaRoleError)
+  })
+  it('validates roleMappings and roleMappingsVersion eagerly', () => {
+    expect(() => permissionsForRoles(['viewer'], { roleMappings: { viewer: ['nope' as never], editor: [], admin: [] } })).toThrow(InvalidOptionsError)
+    expect(() => permissionsForRoles(['viewer'], { roleMappings: { viewer: [], admin: [] } })).toThrow(/roleMappings.editor/)
+    expect(() => CondaStorePermissions.create(null, { roleMappingsVersion: 3 as never })).toThrow(/invalid role mappings version: 3, expected: \(1, 2\)/)
+    expect(() => CondaStorePermissions.create(null, { compat: 'upstream' as never })).toThrow(InvalidOptionsError)
+  })
+})
+
+describe('merge and effective permissions', () => {
+  it('database grants replace token bindings per exact key; effective = union over matches', () => {
+    const merged = mergeBindings(token({ 'analyst/*': ['developer'], '*/*': ['viewer'] }), { v2: [['analyst', 'alice', 'viewer']] }, { roleMappingsVersion: 2 })
+    expect(merged.find((b) => b.arn === 'analyst/*')).toMatchObject({ roles: ['viewer'], source: 'database', replaced: [{ source: 'token', roles: ['developer'] }] })
+    const perms = CondaStorePermissions.create(token({ 'analyst/*': ['developer'], 'analyst/pandas': ['admin'] }), { database: { v2: [['analyst', 'alice', 'viewer']] }, roleMappingsVersion: 2 })
+    expect(perms.can('environment::update', 'analyst/other')).toBe(false)
+    expect(perms.can(['environment::delete', 'environment::read'], 'analyst/pandas')).toBe(true)
+  })
+  it('one unconvertible binding denies every check with INVALID_BINDINGS, never a partial grant', () => {
+    const perms = CondaStorePermissions.create(token({ 'alice/*': ['admin'], 'x/*': ['superuser'] }))
+    expect(perms.can('environment::read', 'alice/e')).toBe(false)
+    const d = perms.check('environment::read', 'alice/e')
+    expect(d).toMatchObject({ allowed: false, reason: 'INVALID_BINDINGS' })
+    expect(d.diagnostics?.[0]).toMatchObject({ code: 'CONDA_ROLE_UNKNOWN', details: { arn: 'x/*', role: 'superuser' } })
+    expect(() => perms.permissionsOn('alice/e')).toThrow(CondaRoleError)
+    expect(perms.filterEnvironments(['alice/e'])).toEqual([])
+  })
+  it('listed and readable differ for empty role sets (D4)', () => {
+    const perms = CondaStorePermissions.create(token({ 'global/*': [] }))
+    expect(perms.filterEnvironments(['global/base'])).toEqual([])
+    expect(perms.filterEnvironments(['global/base'], { visibility: 'listed' })).toEqual(['global/base'])
+    expect(perms.isNamespaceVisible('global')).toBe(true)
+    expect(() => perms.filterEnvironments([], { visibility: 'all' as never })).toThrow(InvalidOptionsError)
+  })
+  it('accepts conda-store environment objects and keeps the input elements', () => {
+    const perms = CondaStorePermissions.create(token({ 'ml/*': ['viewer'] }))
+    const envs = [
+      { id: 1, namespace: { id: 1, name: 'ml', metadata_: {}, role_mappings: [] }, name: 'torch', current_build_id: 1, description: null },
+      { id: 2, namespace: { id: 2, name: 'bob', metadata_: {}, role_mappings: [] }, name: 'x', current_build_id: 2, description: null },
+    ]
+    expect(perms.filterEnvironments(envs)).toEqual([envs[0]])
+    expect(perms.can('environment::read', envs[0]!)).toBe(true)
+  })
+})
+
+describe('explain and the permission response', () => {
+  it('explain names the binding and its source; denials say what is missing', () => {
+    const perms = CondaStorePermissions.create(token({ 'analyst/*': ['viewer'] }))
+    const d = perms.explain('environment::read', 'analyst/pandas')
+    expect(d.allowed).toBe(true)
+    expect(d.grant?.map((b) => b.arn)).toEqual(['analyst/*'])
+    expect(d.trace.map((s) => s.label)).toEqual(['alice', 'token bindings', 'analyst/*: viewer', 'analyst/pandas'])
+    const no = perms.explain('environment::delete', 'analyst/pandas')
+    expect(no).toMatchObject({ allowed: false, reason: 'PERMISSION_NOT_GRANTED' })
+    expect(no.trace.at(-1)).toEqual({ kind: 'missing', label: 'environment::delete' })
+    expect(perms.check('environment::read', 'bob/x').reason).toBe('NO_MATCHING_BINDING')
+    expect(perms.check('nope' as never, 'bob/x').reason).toBe('UNKNOWN_PERMISSION')
+  })
+  it('toPermissionResponse has conda-store shape, with Python isoformat expiry', () => {
+    const perms = CondaStorePermissions.create({ ...token({ 'alice/*': ['admin'], 'global/*': [] }), expiresAt: Date.UTC(2026, 0, 2) })
+    expect(perms.toPermissionResponse()).toEqual({
+      authenticated: true,
+      primary_namespace: 'alice',
+      entity_permissions: {
+        'default/*': permissionsForRoles(['viewer']),
+        'filesystem/*': permissionsForRoles(['viewer']),
+        'alice/*': permissionsForRoles(['admin']),
+        'global/*': [],
+      },
+      entity_roles: { 'default/*': ['viewer'], 'filesystem/*': ['viewer'], 'alice/*': ['admin'], 'global/*': [] },
+      expiration: '2026-01-02T00:00:00',
+    })
+    expect(CondaStorePermissions.create({ ...token({}), expiresAt: Date.UTC(2026, 0, 2, 0, 0, 0, 5) }).toPermissionResponse().expiration).toBe('2026-01-02T00:00:00.005000')
+  })
+})
+
+describe('token minting', () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1))
+  it('allows subsets, refuses supersets and later expiry', () => {
+    const caller = CondaStorePermissions.create({ ...token({ 'alice/*': ['admin'] }), expiresAt: Date.UTC(2026, 0, 2) }, { clock })
+    expect(caller.canMintToken({ roleBindings: { 'alice/e*': ['viewer'] } }).allowed).toBe(true)
+    expect(caller.canMintToken({ roleBindings: { '*/*': ['viewer'] } }).reason).toBe('NOT_A_SUBSET')
+    expect(caller.canMintToken({ expiresAt: Date.UTC(2026, 0, 3) }).reason).toBe('EXPIRATION_EXCEEDED')
+    expect(caller.canMintToken({}).allowed).toBe(true)
+  })
+  it('anonymous callers mint only within the defaults and one day from the injected clock', () => {
+    const anon = CondaStorePermissions.create(null, { clock })
+    expect(anon.canMintToken({ roleBindings: { 'default/*': ['viewer'] } }).allowed).toBe(true)
+    expect(anon.canMintToken({ roleBindings: { 'default/*': ['viewer'] }, expiresAt: Date.UTC(2026, 0, 3) }).reason).toBe('EXPIRATION_EXCEEDED')
+  })
+})
+
+// ------------------------------------------------------------------------------------ properties
+
+const seg = fc.constantFrom('a', 'b', 'ab', 'a.b', 'x-y', '*', 'a*', '*b', 'a*b', 'global', 'ml')
+const arn = fc.tuple(seg, seg).map(([n, e]) => `${n}/${e}`)
+const roles = fc.subarray(['viewer', 'developer', 'admin'])
+const bindings = fc.dictionary(arn, roles, { maxKeys: 8 })
+const name = fc.constantFrom('a', 'b', 'ab', 'a.b', 'axb', 'x-y', 'global', 'ml', 'aab', '', 'a b')
+const env = fc.oneof(
+  fc.tuple(name, name).map(([n, e]) => `${n}/${e}`),
+  name,
+  fc.tuple(name, name).map(([n, e]) => ({ namespace: { name: n }, name: e })),
+)
+
+describe('properties', () => {
+  for (const compat of [false, true]) {
+    it(`filterEnvironments(xs) equals xs.filter(can('environment::read')) (${compat ? 'compat' : 'default'})`, () => {
+      fc.assert(
+        fc.property(bindings, fc.array(env, { maxLength: 30 }), fc.option(fc.array(fc.tuple(fc.constantFrom('a', 'ml', 'global'), fc.constant('alice'), fc.constantFrom('viewer', 'admin'))), { nil: undefined }), (b, xs, v2) => {
+          const perms = CondaStorePermissions.create(token(b), { roleMappingsVersion: 2, ...(v2 ? { database: { v2 } } : {}), ...(compat ? { compat: 'conda-store' as const } : {}) })
+          expect(perms.filterEnvironments(xs)).toEqual(xs.filter((e) => perms.can('environment::read', e)))
+          expect(perms.explainEnvironments(xs).map((a) => a.environment)).toEqual(perms.filterEnvironments(xs))
+        }),
+        { numRuns: 500 },
+      )
+    })
+  }
+  it('default listed ⊇ readable, and the default never grants a permission compat does not', () => {
+    fc.assert(
+      fc.property(bindings, fc.array(fc.tuple(name, name).map(([n, e]) => `${n}/${e}`), { maxLength: 20 }), fc.constantFrom(...CONDA_STORE_PERMISSIONS), (b, xs, p) => {
+        const ours = CondaStorePermissions.create(token(b))
+        const upstream = CondaStorePermissions.create(token(b), { compat: 'conda-store' })
+        const listed = new Set(ours.filterEnvironments(xs, { visibility: 'listed' }))
+        for (const x of ours.filterEnvironments(xs)) expect(listed.has(x)).toBe(true)
+        for (const x of xs) if (ours.can(p, x)) expect(upstream.can(p, x)).toBe(true)
+        for (const ns of ['a', 'ml', '']) if (ours.can(p, ns)) expect(upstream.can(p, ns)).toBe(true)
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
