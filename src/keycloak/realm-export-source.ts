@@ -337,10 +337,12 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       }
     }
     realmRoles.sort(compareRoleRefs)
-    // defineProperty, not assignment: a client named "__proto__" must become an entry, not the prototype.
+    // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
     const sortedClients: Record<string, EffectiveRole[]> = {}
     for (const client of [...clientRoles.keys()].sort()) {
-      Object.defineProperty(sortedClients, client, { value: clientRoles.get(client)!.sort(compareRoleRefs), enumerable: true, writable: true, configurable: true })
+      const list = clientRoles.get(client)!.sort(compareRoleRefs)
+      if (client === '__proto__') Object.defineProperty(sortedClients, client, { value: list, enumerable: true, writable: true, configurable: true })
+      else sortedClients[client] = list
     }
 
     return {

@@ -344,7 +344,9 @@ export class TokenSource {
 
   /** Picks the key set by the (not yet trusted) `iss`; every candidate set is a configured, trusted one. */
   readonly #selectKey = async (header: CompactJWSHeaderParameters, jws: FlattenedJWSInput) => {
-    const resolver = this.#keysByIssuer.get(unverifiedIssuer(jws.payload) ?? '') ?? this.#defaultKeys
+    // With at most one issuer-specific key set every token gets the same resolver: don't parse the payload twice.
+    const resolver =
+      this.#keysByIssuer.size <= 1 ? this.#defaultKeys : (this.#keysByIssuer.get(unverifiedIssuer(jws.payload) ?? '') ?? this.#defaultKeys)
     try {
       return await resolver(header, jws)
     } catch (err) {
