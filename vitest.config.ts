@@ -6,6 +6,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // CLI tests spawn the built binary several times per test.
+          testTimeout: 30_000,
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },

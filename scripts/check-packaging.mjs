@@ -44,12 +44,25 @@ run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball], 
 const markers = {
   '.': 'KeycloakPermissionsError',
   './keycloak': 'RealmExportSource',
+  './conda-store': 'condaStorePermissionsFor',
+  './jupyterhub': 'expandScopes',
+  './workspaces': 'workspaceApiPolicy',
+  './components': 'defineComponent',
+  './express': 'keycloakMiddleware',
+  './fastify': 'keycloakPlugin',
+  './hono': 'keycloakHono',
 }
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json')
 for (const subpath of subpaths) {
   const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`
   const marker = markers[subpath]
-  const probe = marker ? `if (!(${JSON.stringify(marker)} in m)) throw new Error('missing export ${marker}')` : `if (typeof m !== 'object') throw new Error('no module')`
+  if (!marker) {
+    check(`a marker export is declared for ${specifier}`, () => {
+      throw new Error(`add the name of one export of ${subpath} to markers in scripts/check-packaging.mjs`)
+    })
+    continue
+  }
+  const probe = `if (!(${JSON.stringify(marker)} in m)) throw new Error('missing export ${marker}')`
   check(`import('${specifier}')`, () => run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}); ${probe}`], consumer))
   check(`require('${specifier}')`, () => run('node', ['-e', `const m = require(${JSON.stringify(specifier)}); ${probe}`], consumer))
   check(`README documents ${specifier}`, () => {

@@ -141,6 +141,11 @@ export interface Component<Action extends string = string, Kind extends string =
   filter(principal: Principal, action: Action, resources: Iterable<string>): string[]
   /** The decision's chain as one line: user → group → role → item → grant → resource. */
   explain(decision: ComponentDecision<Action>): string
+  /**
+   * Lint: the diagnostics of every role this component reads among `roles` (e.g. all roles of a
+   * realm export, `RealmExportSource.roles()`), without resolving any user.
+   */
+  lint(roles: Iterable<RoleRef & { readonly attributes: Readonly<Record<string, readonly string[]>> }>): Diagnostic[]
 }
 
 const CHAIN_KINDS = new Set(['user', 'group', 'role', 'item', 'grant', 'resource'])
@@ -220,9 +225,11 @@ export function defineComponent<const Action extends string, const Kind extends 
     return { grants, diagnostics }
   }
 
+  const selects = (role: { readonly attributes: Readonly<Record<string, readonly string[]>> }) =>
+    Object.hasOwn(role.attributes, 'component') && role.attributes['component']!.includes(def.componentValue)
+
   function selectedRoles(principal: Principal): { client: string | undefined; role: EffectiveRole }[] {
     const out: { client: string | undefined; role: EffectiveRole }[] = []
-    const selects = (role: EffectiveRole) => Object.hasOwn(role.attributes, 'component') && role.attributes['component']!.includes(def.componentValue)
     if (def.clients === undefined) {
       for (const role of principal.realmRoles) if (selects(role)) out.push({ client: undefined, role })
       for (const client of Object.keys(principal.clientRoles).sort()) {
@@ -319,6 +326,16 @@ export function defineComponent<const Action extends string, const Kind extends 
     explain(decision) {
       const chain = decision.trace.filter((s) => CHAIN_KINDS.has(s.kind)).map((s) => s.label)
       return `${chain.join(' → ')} (${decision.allowed ? 'allowed' : 'denied'}: ${decision.reason})`
+    },
+    lint(roles) {
+      const diagnostics: Diagnostic[] = []
+      for (const role of roles) {
+        const readable = def.clients === undefined || (role.client !== undefined && def.clients.includes(role.client))
+        if (!readable || !selects(role)) continue
+        const values = Object.hasOwn(role.attributes, def.attribute) ? role.attributes[def.attribute]! : []
+        for (const value of values) diagnostics.push(...parse(value, role).diagnostics)
+      }
+      return diagnostics
     },
   }
   return Object.freeze(component)

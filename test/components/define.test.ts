@@ -113,3 +113,17 @@ describe('parseItems', () => {
     ])
   })
 })
+
+describe('lint over a realm\'s roles', () => {
+  it('reports the malformed roles the component reads, and only those', async () => {
+    const { defineComponent } = await import('../../src/components/index.js')
+    const c = defineComponent({ name: 'binderhub', actions: ['build'], resourceKind: 'repo', clients: ['binderhub'] })
+    const found = c.lint([
+      { client: 'binderhub', name: 'ok', attributes: { component: ['binderhub'], scopes: ['build!repo=a/*'] } },
+      { client: 'binderhub', name: 'bad', attributes: { component: ['binderhub'], scopes: ['build!repo=a/*, build!repo=b/*'] } },
+      { client: 'other', name: 'bad-elsewhere', attributes: { component: ['binderhub'], scopes: ['nonsense'] } },
+      { client: 'binderhub', name: 'not-selected', attributes: { component: ['jupyterhub'], scopes: ['nonsense'] } },
+    ])
+    expect(found.map((d) => [d.code, d.subject.role?.name])).toEqual([['COMPONENT_ROLE_REJECTED', 'bad']])
+  })
+})

@@ -1,0 +1,385 @@
+/**
+ * The engine behind the CLI and `serve`: one source, the built-in components and any custom ones,
+ * answering resolve / envs / check / explain / lint through the public API only.
+ */
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import type { Decision, TraceStep } from '../core/decision.js'
+import { allow, deny } from '../core/decision.js'
+import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
+import { InvalidInputError } from '../core/errors.js'
+import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
+import { formatRole } from '../core/principal.js'
+import {
+  CondaStoreClient,
+  condaStorePermissionsFor,
+  lintCondaStoreRoles,
+  permissionsForRoles,
+  type CondaStoreEnvironment,
+  type CondaStorePermission,
+} from '../conda-store/index.js'
+import {
+  expandScopes,
+  hasScope,
+  jupyterhubPrincipal,
+  lintJupyterHubRoles,
+  profileSlugs,
+  sharedDirectories,
+  validateScopes,
+  type ExpandedScope,
+} from '../jupyterhub/index.js'
+import { explainRoute, stacPolicy, workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
+import { defineComponent, type Component } from '../components/index.js'
+import type { CliSource } from './sources.js'
+import { UsageError } from './errors.js'
+
+/** Where `envs` reads conda-store environments from. */
+export type EnvironmentSourceSpec = { readonly file: string } | { readonly url: string; readonly token?: string }
+
+/** A role as lint sees it: its reference and attributes. */
+export interface RoleWithAttributes extends RoleRef {
+  readonly attributes: Readonly<Record<string, readonly string[]>>
+}
+
+/** The check kinds of `check` / `explain` / `POST /v1/check`. */
+export type CheckRequest =
+  | { readonly user: string; readonly route: { readonly method: string; readonly path: string; readonly policy?: 'workspaces' | 'stac' } }
+  | { readonly user: string; readonly condaStore: { readonly permission: string; readonly resource: string } }
+  | { readonly user: string; readonly jupyterhub: { readonly scope: string; readonly resource?: { readonly kind: string; readonly value: string } } }
+  | { readonly user: string; readonly component: { readonly name: string; readonly action: string; readonly resource: string } }
+
+const checkSchema = z.union([
+  z.strictObject({
+    user: z.string().min(1),
+    route: z.strictObject({ method: z.string().min(1), path: z.string().min(1), policy: z.enum(['workspaces', 'stac']).optional() }),
+  }),
+  z.strictObject({ user: z.string().min(1), condaStore: z.strictObject({ permission: z.string().min(1), resource: z.string().min(1) }) }),
+  z.strictObject({
+    user: z.string().min(1),
+    jupyterhub: z.strictObject({
+      scope: z.string().min(1),
+      resource: z.strictObject({ kind: z.string().min(1), value: z.string().min(1) }).optional(),
+    }),
+  }),
+  z.strictObject({ user: z.string().min(1), component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
+])
+
+const componentDefinitionsSchema = z.array(
+  z.strictObject({
+    name: z.string().min(1),
+    actions: z.array(z.string().min(1)).min(1),
+    resourceKind: z.string().min(1),
+    clients: z.array(z.string().min(1)).optional(),
+    componentValue: z.string().min(1).optional(),
+    attribute: z.string().min(1).optional(),
+    grammar: z.enum(['strict', 'lenient']).optional(),
+  }),
+)
+
+const environmentPageSchema = z.looseObject({
+  data: z.array(z.looseObject({ name: z.string(), namespace: z.looseObject({ name: z.string() }) })),
+})
+
+/** Reads custom component definitions (JSON: an array of `defineComponent()` options). */
+export async function loadComponents(file: string): Promise<Component[]> {
+  let json: unknown
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'))
+  } catch (err) {
+    throw new InvalidInputError('component definitions', '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  const parsed = componentDefinitionsSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new InvalidInputError('component definitions', issue.path.join('.'), issue.message)
+  }
+  return parsed.data.map((def) => defineComponent(def as Parameters<typeof defineComponent>[0]))
+}
+
+/** The outcome of a check: the decision and its chain rendered on one line. */
+export interface CheckOutcome {
+  readonly decision: Decision
+  readonly chain: string
+}
+
+/** The engine's configuration. */
+export interface EngineOptions {
+  readonly source: CliSource
+  readonly components?: readonly Component[]
+  readonly environments?: EnvironmentSourceSpec
+}
+
+/** Answers every CLI and HTTP question from one source. */
+export class Engine {
+  readonly #source: CliSource
+  readonly #components: ReadonlyMap<string, Component>
+  readonly #environments: EnvironmentSourceSpec | undefined
+  readonly #policies: Record<'workspaces' | 'stac', RoutePolicy>
+  #environmentList: Promise<CondaStoreEnvironment[]> | undefined
+
+  constructor(options: EngineOptions) {
+    this.#source = options.source
+    this.#components = new Map((options.components ?? []).map((c) => [c.name, c]))
+    this.#environments = options.environments
+    this.#policies = { workspaces: workspaceApiPolicy(), stac: stacPolicy() }
+  }
+
+  /** The source's description, e.g. `bundled example realm`. */
+  get description(): string {
+    return this.#source.description
+  }
+
+  /** Every user of a realm export (a live source cannot list users cheaply: usage error). */
+  usernames(): string[] {
+    const exported = this.#source.realmExport
+    if (!exported) throw new UsageError('--all-users needs a realm export (--realm FILE or the bundled realm)')
+    return exported.usernames()
+  }
+
+  /** Resolves a user through the shared (cached) source. */
+  principal(user: string): Promise<Principal> {
+    return this.#source.source.resolve(user)
+  }
+
+  /** Every component's view of one principal. */
+  components(principal: Principal): { components: Record<string, unknown>; diagnostics: Diagnostic[] } {
+    const diagnostics: Diagnostic[] = [...principal.diagnostics]
+    const conda = condaStorePermissionsFor(principal)
+    diagnostics.push(...conda.diagnostics)
+    const hub = jupyterhubPrincipal(principal)
+    diagnostics.push(...hub.diagnostics)
+    const shared = sharedDirectories(principal)
+    diagnostics.push(...shared.diagnostics)
+    const workspaces = this.#policies.workspaces.filter(Object.keys(principal.clientRoles), principal, (client) => ({
+      method: 'GET',
+      path: `/workspaces/${encodeURIComponent(client)}`,
+    }))
+    const components: Record<string, unknown> = {
+      'conda-store': {
+        permissions: conda.toPermissionResponse(),
+        readablePatterns: conda.bindings.filter((b) => permissionsForRoles(b.roles).includes('environment::read')).map((b) => b.arn),
+      },
+      jupyterhub: {
+        loginRejected: hub.loginRejected,
+        roles: Object.fromEntries(Object.entries(hub.roleScopes).map(([name, scopes]) => [name, [...scopes]])),
+        scopes: [...hub.scopes.scopes].sort(),
+      },
+      'shared-directory': { mounts: shared.mounts.map((m) => m.mountPath) },
+      'jupyterlab-profiles': { profiles: profileSlugs(principal) },
+      workspaces: { workspaces: workspaces },
+    }
+    for (const component of this.#components.values()) {
+      const { grants, diagnostics: found } = component.grants(principal)
+      diagnostics.push(...found)
+      components[component.name] = { grants: grants.map((g) => ({ action: g.action, pattern: g.pattern, role: formatRole(g.role), item: g.item })) }
+    }
+    return { components, diagnostics }
+  }
+
+  /** `resolve --json` / `GET /v1/users/{user}/principal`. */
+  async resolveJson(user: string) {
+    const principal = await this.principal(user)
+    const { components, diagnostics } = this.components(principal)
+    return principalJson(principal, components, diagnostics)
+  }
+
+  /** The environments a user may use (readable by default, `listed` for conda-store's listing). */
+  async environments(user: string, options: { listed?: boolean } = {}) {
+    const principal = await this.principal(user)
+    const permissions = condaStorePermissionsFor(principal)
+    if (this.#environments === undefined) {
+      return { principal, permissions, environments: undefined }
+    }
+    const list = await this.#loadEnvironments()
+    const environments = permissions.explainEnvironments(list, { visibility: options.listed ? 'listed' : 'readable' })
+    return { principal, permissions, environments }
+  }
+
+  /** `envs --json` / `GET /v1/users/{user}/environments`. */
+  async environmentsJson(user: string, options: { listed?: boolean } = {}) {
+    const { principal, permissions, environments } = await this.environments(user, options)
+    if (environments === undefined) {
+      const visibility = options.listed ? 'listed' : 'readable'
+      const patterns = permissions.bindings
+        .filter((b) => options.listed || permissionsForRoles(b.roles).includes('environment::read'))
+        .map((b) => ({ pattern: b.arn, roles: [...b.roles], reason: explainBinding(b) }))
+      return { user: principal.username, visibility, environments: null, namespacePatterns: patterns, diagnostics: permissions.diagnostics }
+    }
+    return {
+      user: principal.username,
+      visibility: options.listed ? 'listed' : 'readable',
+      environments: environments.map((e) => ({
+        namespace: e.namespace,
+        name: e.name,
+        reason: reasonOf(e.decision),
+        bindings: e.bindings.map((b) => b.arn),
+      })),
+      diagnostics: permissions.diagnostics,
+    }
+  }
+
+  /** Runs one check. Throws only for usage errors (unknown component, invalid scope, bad input). */
+  async check(request: CheckRequest): Promise<CheckOutcome> {
+    const principal = await this.principal(request.user)
+    if ('route' in request) {
+      const policy = this.#policies[request.route.policy ?? (request.route.path.startsWith('/stac') ? 'stac' : 'workspaces')]
+      const decision = policy.check({ method: request.route.method.toUpperCase(), path: request.route.path }, principal)
+      return { decision, chain: explainRoute(decision) }
+    }
+    if ('condaStore' in request) {
+      const permissions = condaStorePermissionsFor(principal)
+      const decision = permissions.explain(request.condaStore.permission as CondaStorePermission, request.condaStore.resource)
+      return { decision, chain: chainOf(decision) }
+    }
+    if ('jupyterhub' in request) return this.#checkJupyterHub(principal, request.jupyterhub)
+    const component = this.#components.get(request.component.name)
+    if (!component) {
+      const known = [...this.#components.keys()]
+      throw new UsageError(`unknown component ${JSON.stringify(request.component.name)}${known.length ? ` (known: ${known.join(', ')})` : ' (load definitions with --components FILE)'}`)
+    }
+    if (!component.actions.includes(request.component.action)) {
+      throw new UsageError(`component ${component.name} has no action ${JSON.stringify(request.component.action)} (actions: ${component.actions.join(', ')})`)
+    }
+    const decision = component.check(principal, request.component.action, request.component.resource)
+    return { decision, chain: component.explain(decision) }
+  }
+
+  /** `POST /v1/check`: validates the body, then {@link Engine.check}. */
+  async checkJson(body: unknown) {
+    const parsed = checkSchema.safeParse(body)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!
+      throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component })`)
+    }
+    const { decision, chain } = await this.check(parsed.data as CheckRequest)
+    return decisionJson(decision, chain)
+  }
+
+  /** Every diagnostic for every role attribute the source can see. */
+  async lint(): Promise<Diagnostic[]> {
+    const roles = await this.#roles()
+    const diagnostics: Diagnostic[] = [...lintCondaStoreRoles(roles), ...lintJupyterHubRoles(roles)]
+    for (const component of this.#components.values()) diagnostics.push(...component.lint(roles))
+    return diagnostics
+  }
+
+  async #roles(): Promise<RoleWithAttributes[]> {
+    const exported = this.#source.realmExport
+    if (exported) return exported.roles().filter((r) => Object.keys(r.attributes).length > 0)
+    const catalogue = this.#source.catalogue
+    if (!catalogue) throw new UsageError('lint needs a realm export or a live Keycloak with a role catalogue')
+    const out: RoleWithAttributes[] = []
+    for (const client of this.#source.clients ?? []) {
+      const roles = await catalogue.clientRoles(client)
+      for (const [name, attributes] of roles ?? []) if (Object.keys(attributes).length > 0) out.push({ client, name, attributes })
+    }
+    return out
+  }
+
+  #checkJupyterHub(principal: Principal, request: { scope: string; resource?: { kind: string; value: string } }): CheckOutcome {
+    try {
+      validateScopes([request.scope])
+    } catch (err) {
+      throw new UsageError((err as Error).message)
+    }
+    const kinds: Record<string, string> = { user: 'user', server: 'server', group: 'group', service: 'service' }
+    let scope = request.scope
+    if (request.resource) {
+      if (!Object.hasOwn(kinds, request.resource.kind)) throw new UsageError(`--resource kind must be one of user, server, group, service (got ${request.resource.kind})`)
+      if (scope.includes('!')) throw new UsageError('give either a filtered scope or --resource, not both')
+      scope = `${scope}!${request.resource.kind}=${request.resource.value}`
+    }
+    const hub = jupyterhubPrincipal(principal)
+    const source = this.#source.realmExport
+    const groupsOf = (username: string): string[] => {
+      if (!source) return []
+      try {
+        return [...source.resolveSync(username).groups]
+      } catch {
+        return []
+      }
+    }
+    const held = hasScope(scope as ExpandedScope, hub.scopes, { groupsOf })
+    const trace: TraceStep[] = [{ kind: 'user', label: principal.username }]
+    if (hub.loginRejected) trace.push({ kind: 'note', label: 'JupyterHub login rejected under Nebari rules: no scopes' })
+    const granting = Object.entries(hub.roleScopes)
+      .filter(([, scopes]) => scopes.length > 0 && hasScope(scope as ExpandedScope, expandScopes([...scopes], { owner: { kind: 'user', name: principal.username } }), { groupsOf }))
+      .map(([name]) => name)
+    for (const name of granting) trace.push({ kind: 'role', label: name, data: { scopes: hub.roleScopes[name] } })
+    trace.push({ kind: 'resource', label: scope })
+    const decision = held ? allow('SCOPE_HELD', trace, { grant: { roles: granting } }) : deny('SCOPE_NOT_HELD', trace)
+    return { decision, chain: chainOf(decision) }
+  }
+
+  #loadEnvironments(): Promise<CondaStoreEnvironment[]> {
+    this.#environmentList ??= (async () => {
+      const spec = this.#environments!
+      if ('file' in spec) {
+        let json: unknown
+        try {
+          json = JSON.parse(await readFile(spec.file, 'utf8'))
+        } catch (err) {
+          throw new InvalidInputError('environment list', '', `cannot read ${spec.file}: ${(err as Error).message}`, { cause: err })
+        }
+        const page = environmentPageSchema.safeParse(json)
+        if (!page.success) {
+          const issue = page.error.issues[0]!
+          throw new InvalidInputError('environment list (a conda-store GET /api/v1/environment/ page)', issue.path.join('.'), issue.message)
+        }
+        return page.data.data as unknown as CondaStoreEnvironment[]
+      }
+      const client = new CondaStoreClient({ baseUrl: spec.url, token: spec.token })
+      return client.listEnvironments()
+    })()
+    return this.#environmentList
+  }
+}
+
+function explainBinding(binding: { arn: string; roles: readonly string[]; origin?: unknown; chain?: readonly TraceStep[] }): string {
+  return `${binding.arn}: ${binding.roles.join(', ')}`
+}
+
+/** Why a decision allowed, without the user and the resource: `/analyst → conda_store/conda_store_developer → analyst/*: developer`. */
+function reasonOf(decision: Decision): string {
+  const steps = decision.trace.filter((s) => s.kind !== 'user' && s.kind !== 'resource').map((s) => s.label)
+  return steps.length > 0 ? steps.join(' → ') : decision.reason
+}
+
+/** The chain of a decision's trace on one line: `alice → /analyst → … → resource (allowed: REASON)`. */
+export function chainOf(decision: Decision): string {
+  const steps = decision.trace.map((s) => s.label)
+  return `${steps.join(' → ')} (${decision.allowed ? 'allowed' : 'denied'}: ${decision.reason})`
+}
+
+/** The JSON of a decision (`check --json`, `POST /v1/check`): `{ allowed, reason, trace, … }`. */
+export function decisionJson(decision: Decision, chain: string) {
+  return {
+    allowed: decision.allowed,
+    reason: decision.reason,
+    ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
+    ...(decision.grant !== undefined ? { grant: decision.grant } : {}),
+    trace: decision.trace,
+    chain,
+    ...(decision.diagnostics ? { diagnostics: decision.diagnostics } : {}),
+  }
+}
+
+/** The JSON shape of `resolve --json` (CLI contract): `{ user, groups, clients, components, diagnostics }`. */
+export function principalJson(principal: Principal, components: Record<string, unknown>, diagnostics: readonly Diagnostic[]) {
+  const roleJson = (r: EffectiveRole) => ({ name: r.name, attributes: { ...r.attributes }, via: r.via })
+  const clients: Record<string, ReturnType<typeof roleJson>[]> = {}
+  for (const [client, roles] of Object.entries(principal.clientRoles)) clients[client] = roles.map(roleJson)
+  return {
+    user: principal.username,
+    userId: principal.userId ?? null,
+    realm: principal.realm,
+    groups: principal.groups,
+    realmRoles: principal.realmRoles.map(roleJson),
+    clients,
+    components,
+    diagnostics,
+    origin: principal.origin,
+  }
+}
+
+export { diagnostic }

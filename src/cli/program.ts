@@ -1,0 +1,265 @@
+import { Command, CommanderError } from 'commander'
+import { KeycloakPermissionsError } from '../core/errors.js'
+import type { Diagnostic } from '../core/diagnostics.js'
+import { formatRole } from '../core/principal.js'
+import { EXIT, UsageError } from './errors.js'
+import { createOutput, style, type Output } from './output.js'
+import { printPrincipal } from './resolve.js'
+import { openSource, type SourceFlags } from './sources.js'
+import { Engine, decisionJson, loadComponents, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
+
+interface CommonFlags extends SourceFlags {
+  json?: boolean
+  components?: string
+}
+
+interface CheckFlags extends CommonFlags {
+  user: string
+  route?: string[]
+  condaStore?: string[]
+  jupyterhub?: string
+  resource?: string
+  component?: string[]
+}
+
+function addSourceOptions(command: Command): Command {
+  return command
+    .option('--realm <file>', 'a Keycloak realm export (default: the bundled example realm)')
+    .option('--keycloak <url>', 'a live Keycloak base URL, e.g. http://127.0.0.1:8180')
+    .option('--realm-name <name>', 'the realm to read on the live Keycloak')
+    .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
+    .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+}
+
+async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<Engine> {
+  const source = await openSource(flags)
+  const components = flags.components !== undefined ? await loadComponents(flags.components) : []
+  return new Engine({ source, components, ...(environments ? { environments } : {}) })
+}
+
+function checkRequest(flags: CheckFlags): CheckRequest {
+  const given = [flags.route, flags.condaStore, flags.jupyterhub, flags.component].filter((v) => v !== undefined)
+  if (given.length !== 1) throw new UsageError('give exactly one of --route METHOD PATH, --conda-store PERMISSION RESOURCE, --jupyterhub SCOPE, --component NAME ACTION RESOURCE')
+  if (flags.resource !== undefined && flags.jupyterhub === undefined) throw new UsageError('--resource KIND=VALUE goes with --jupyterhub SCOPE')
+  const arity = (name: string, values: string[], n: number, shape: string) => {
+    if (values.length !== n) throw new UsageError(`${name} takes ${n} values: ${shape}`)
+    return values
+  }
+  if (flags.route) {
+    const [method, path] = arity('--route', flags.route, 2, 'METHOD PATH')
+    return { user: flags.user, route: { method: method!, path: path! } }
+  }
+  if (flags.condaStore) {
+    const [permission, resource] = arity('--conda-store', flags.condaStore, 2, 'PERMISSION RESOURCE')
+    return { user: flags.user, condaStore: { permission: permission!, resource: resource! } }
+  }
+  if (flags.component) {
+    const [name, action, resource] = arity('--component', flags.component, 3, 'NAME ACTION RESOURCE')
+    return { user: flags.user, component: { name: name!, action: action!, resource: resource! } }
+  }
+  let resource: { kind: string; value: string } | undefined
+  if (flags.resource !== undefined) {
+    const eq = flags.resource.indexOf('=')
+    if (eq <= 0 || eq === flags.resource.length - 1) throw new UsageError('--resource takes KIND=VALUE, e.g. server=bob/ or user=bob')
+    resource = { kind: flags.resource.slice(0, eq), value: flags.resource.slice(eq + 1) }
+  }
+  return { user: flags.user, jupyterhub: { scope: flags.jupyterhub!, ...(resource ? { resource } : {}) } }
+}
+
+function addCheckOptions(command: Command): Command {
+  return addSourceOptions(command)
+    .requiredOption('--user <username>', 'the user to check')
+    .option('--route <method-and-path...>', 'a workspace/STAC request: METHOD PATH')
+    .option('--conda-store <permission-and-resource...>', 'a conda-store permission on an environment or namespace: PERMISSION RESOURCE')
+    .option('--jupyterhub <scope>', 'a JupyterHub scope, e.g. access:servers')
+    .option('--resource <kind=value>', 'with --jupyterhub: the resource, e.g. server=bob/ or user=bob')
+    .option('--component <name-action-resource...>', 'a custom component check: NAME ACTION RESOURCE')
+    .option('--json', 'print JSON: { allowed, reason, trace }')
+}
+
+function printDiagnostics(out: Output, diagnostics: readonly Diagnostic[]): void {
+  if (diagnostics.length === 0) return
+  out.print(style(out, 'bold', 'diagnostics'))
+  for (const d of diagnostics) {
+    const color = d.severity === 'error' ? 'red' : d.severity === 'warning' ? 'yellow' : 'dim'
+    out.print(`  ${style(out, color, d.severity)} ${d.code}: ${d.message}`)
+  }
+}
+
+/** Builds the command-line program. */
+export function buildProgram(): Command {
+  const program = new Command('keycloak-permissions')
+    .description('Exact, typed permissions from what a Keycloak realm says about a user.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+  // Sub-commands inherit the override so their usage errors reach run() as CommanderErrors.
+  const command = (name: string) => program.command(name).exitOverride().configureOutput({ outputError: () => {} })
+
+  addSourceOptions(
+    command('resolve')
+      .description("a user's groups, effective roles per client with provenance, and each component's grants")
+      .requiredOption('--user <username>', 'the user to resolve')
+      .option('--json', 'print JSON: { user, groups, clients, components, diagnostics }'),
+  ).action(async (flags: CommonFlags & { user: string }) => {
+    const engine = await openEngine(flags)
+    const out = createOutput(flags.json === true)
+    const result = await engine.resolveJson(flags.user)
+    if (out.json) return out.printJson(result)
+    const principal = await engine.principal(flags.user)
+    printPrincipal(out, principal)
+    out.print(style(out, 'bold', 'components'))
+    for (const [name, view] of Object.entries(result.components)) out.print(`  ${name}: ${JSON.stringify(view)}`)
+    printDiagnostics(out, result.diagnostics)
+  })
+
+  addSourceOptions(
+    command('envs')
+      .description('the conda-store environments a user may use (readable), each with the binding that allows it')
+      .option('--user <username>', 'the user')
+      .option('--all-users', 'every user of the realm export')
+      .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON)')
+      .option('--conda-store <url>', 'a conda-store base URL (token from CONDA_STORE_TOKEN)')
+      .option('--listed', "conda-store's own listing (any binding) instead of readable")
+      .option('--json', 'print JSON: { user, environments: [{ namespace, name, reason }] }'),
+  ).action(async (flags: CommonFlags & { user?: string; allUsers?: boolean; environments?: string; condaStore?: string; listed?: boolean }) => {
+    if (flags.environments !== undefined && flags.condaStore !== undefined) throw new UsageError('use either --environments FILE or --conda-store URL')
+    if ((flags.user === undefined) === (flags.allUsers !== true)) throw new UsageError('give --user USERNAME or --all-users')
+    const spec: EnvironmentSourceSpec | undefined =
+      flags.environments !== undefined
+        ? { file: flags.environments }
+        : flags.condaStore !== undefined
+          ? { url: flags.condaStore, ...(process.env['CONDA_STORE_TOKEN'] ? { token: process.env['CONDA_STORE_TOKEN'] } : {}) }
+          : undefined
+    const engine = await openEngine(flags, spec)
+    const out = createOutput(flags.json === true)
+    const users = flags.allUsers ? engine.usernames() : [flags.user!]
+    const results = []
+    for (const user of users) results.push(await engine.environmentsJson(user, { listed: flags.listed === true }))
+    if (out.json) return out.printJson(flags.allUsers ? { users: results } : results[0])
+    for (const result of results) {
+      out.print(`${style(out, 'bold', result.user)} (${result.visibility})`)
+      if (result.environments === null) {
+        out.print('  no environment list given (--environments FILE or --conda-store URL); namespace patterns:')
+        for (const p of result.namespacePatterns ?? []) out.print(`  ${p.pattern}  ${style(out, 'dim', `← ${p.reason}`)}`)
+      } else if (result.environments.length === 0) {
+        out.print('  (none)')
+      } else {
+        for (const e of result.environments) out.print(`  ${e.namespace}/${e.name}  ${style(out, 'dim', `← ${e.reason}`)}`)
+      }
+      printDiagnostics(out, result.diagnostics)
+    }
+  })
+
+  addCheckOptions(command('check').description('decide one request: prints the decision and its reason; exit 0 allowed, 1 denied')).action(
+    async (flags: CheckFlags) => {
+      const engine = await openEngine(flags)
+      const { decision, chain } = await engine.check(checkRequest(flags))
+      const out = createOutput(flags.json === true)
+      if (out.json) out.printJson(decisionJson(decision, chain))
+      else out.print(`${decision.allowed ? style(out, 'green', 'allowed') : style(out, 'red', 'denied')} ${decision.reason}`)
+      process.exitCode = decision.allowed ? EXIT.ok : EXIT.denied
+    },
+  )
+
+  addCheckOptions(command('explain').description('the decision with its full chain (user → group → role → item → grant → resource)')).action(
+    async (flags: CheckFlags) => {
+      const engine = await openEngine(flags)
+      const { decision, chain } = await engine.check(checkRequest(flags))
+      const out = createOutput(flags.json === true)
+      if (out.json) out.printJson(decisionJson(decision, chain))
+      else {
+        out.print(`${decision.allowed ? style(out, 'green', 'allowed') : style(out, 'red', 'denied')} ${decision.reason}${decision.rule ? ` (rule ${decision.rule})` : ''}`)
+        decision.trace.forEach((step, i) => out.print(`${'  '.repeat(i)}${i === 0 ? '' : '└─ '}${style(out, 'dim', step.kind)} ${step.label}`))
+        for (const d of decision.diagnostics ?? []) out.print(`  ${d.severity} ${d.code}: ${d.message}`)
+      }
+      process.exitCode = decision.allowed ? EXIT.ok : EXIT.denied
+    },
+  )
+
+  addSourceOptions(
+    command('lint')
+      .description('every diagnostic for every role attribute, grouped by role, with the fix; exit 1 on any error')
+      .option('--json', 'print JSON: { diagnostics: [...] }'),
+  ).action(async (flags: CommonFlags) => {
+    const engine = await openEngine(flags)
+    const diagnostics = await engine.lint()
+    const out = createOutput(flags.json === true)
+    if (out.json) out.printJson({ diagnostics })
+    else {
+      const byRole = new Map<string, Diagnostic[]>()
+      for (const d of diagnostics) {
+        const key = d.subject.role ? formatRole(d.subject.role) : '(realm)'
+        byRole.set(key, [...(byRole.get(key) ?? []), d])
+      }
+      if (byRole.size === 0) out.print('no findings')
+      for (const [role, found] of [...byRole].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        out.print(style(out, 'bold', role))
+        for (const d of found) {
+          const color = d.severity === 'error' ? 'red' : d.severity === 'warning' ? 'yellow' : 'dim'
+          out.print(`  ${style(out, color, d.severity)} ${d.code}: ${d.message}`)
+          if (d.fix) out.print(`    fix: ${d.fix}`)
+        }
+      }
+    }
+    process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.denied : EXIT.ok
+  })
+
+  addSourceOptions(
+    command('serve')
+      .description('the HTTP decision mode: GET /v1/users/{user}/principal, GET /v1/users/{user}/environments, POST /v1/check, GET /healthz')
+      .option('--port <port>', 'port to listen on', '8080')
+      .option('--host <host>', 'address to bind', '127.0.0.1')
+      .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON)')
+      .option('--conda-store <url>', 'a conda-store base URL (token from CONDA_STORE_TOKEN)'),
+  ).action(async (flags: CommonFlags & { port: string; host: string; environments?: string; condaStore?: string }) => {
+    const port = Number(flags.port)
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be an integer 0-65535, got ${flags.port}`)
+    const spec: EnvironmentSourceSpec | undefined =
+      flags.environments !== undefined
+        ? { file: flags.environments }
+        : flags.condaStore !== undefined
+          ? { url: flags.condaStore, ...(process.env['CONDA_STORE_TOKEN'] ? { token: process.env['CONDA_STORE_TOKEN'] } : {}) }
+          : undefined
+    const engine = await openEngine(flags, spec)
+    const { createDecisionServer } = await import('./serve.js')
+    const callerToken = process.env['KEYCLOAK_PERMISSIONS_CALLER_TOKEN']
+    const server = createDecisionServer({ engine, ...(callerToken ? { callerToken } : {}) })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, flags.host, () => resolve())
+    })
+    const address = server.address()
+    const bound = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address)
+    process.stdout.write(`keycloak-permissions serve: listening on http://${bound} (${engine.description})\n`)
+    await new Promise<void>((resolve) => {
+      const stop = () => server.close(() => resolve())
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+  })
+
+  return program
+}
+
+/** Runs the CLI on `argv` (without node and script), resolving with the exit status. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return (process.exitCode as number | undefined) ?? EXIT.ok
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return EXIT.ok
+      if (err.exitCode === 0) return EXIT.ok
+      process.stderr.write(`keycloak-permissions: ${err.message.replace(/^error: /, '')}\n`)
+      return EXIT.input
+    }
+    if (err instanceof KeycloakPermissionsError) {
+      process.stderr.write(`keycloak-permissions: ${err.message} [${err.code}]\n`)
+      return EXIT.input
+    }
+    process.stderr.write(`keycloak-permissions: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+    return EXIT.input
+  }
+}
