@@ -3,7 +3,7 @@
  * Every scenario measures ours and its comparison in the same process run (tinybench: warm-up,
  * several samples); the table reports the median, the spread and the ratio.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { arch, cpus, totalmem } from 'node:os'
 import type { BenchResult, Scenario } from './types.js'
 
@@ -15,18 +15,23 @@ const modules: Record<string, () => Promise<{ run: Scenario }>> = {
   memory: () => import('./memory.js'),
 }
 
+const README_START = '<!-- bench:start -->'
+const README_END = '<!-- bench:end -->'
+
 function parse(argv: string[]) {
   let json: string | undefined
   let quick = false
   let only: Set<string> | undefined
+  let readme: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--json') json = argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[++i]! : '-'
     else if (arg === '--quick') quick = true
     else if (arg === '--only') only = new Set(argv[++i]!.split(','))
+    else if (arg === '--readme') readme = argv[++i] ?? 'README.md'
     else throw new Error(`bench: unknown argument ${arg}`)
   }
-  return { json, quick, only }
+  return { json, quick, only, readme }
 }
 
 export function formatNs(ns: number): string {
@@ -49,7 +54,7 @@ function markdown(results: BenchResult[]): string {
 }
 
 async function main() {
-  const { json, quick, only } = parse(process.argv.slice(2))
+  const { json, quick, only, readme } = parse(process.argv.slice(2))
   const results: BenchResult[] = []
   for (const [name, load] of Object.entries(modules)) {
     if (only && !only.has(name)) continue
@@ -64,6 +69,23 @@ async function main() {
     process.stdout.write(`Machine: ${machine}${quick ? ' (quick run)' : ''}\n\n${markdown(results)}\n`)
     for (const r of results) if (r.notes) process.stdout.write(`\n- ${r.scenario} (${r.size}): ${r.notes}`)
     process.stdout.write('\n')
+  }
+  if (readme) {
+    // Regenerates the README's "Performance" table in place, between the bench markers.
+    const text = readFileSync(readme, 'utf8')
+    const start = text.indexOf(README_START)
+    const end = text.indexOf(README_END)
+    if (start === -1 || end < start) throw new Error(`bench: ${readme} has no ${README_START} … ${README_END} block`)
+    const notes = results.filter((r) => r.notes).map((r) => `- ${r.scenario} (${r.size}): ${r.notes}`)
+    const block = [
+      README_START,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}${quick ? ' (quick run)' : ''}; ratio = comparison ÷ ours (above 1: ours is faster).`,
+      '',
+      markdown(results),
+      ...(notes.length ? ['', ...notes] : []),
+      README_END,
+    ].join('\n')
+    writeFileSync(readme, text.slice(0, start) + block + text.slice(end + README_END.length))
   }
 }
 

@@ -18,7 +18,9 @@ const manageable = pid !== undefined && !optedOut
 const notManaged = optedOut
   ? 'SKIPPED: outage test disabled by KEYCLOAK_SKIP_OUTAGE=1'
   : `SKIPPED: Keycloak at ${KEYCLOAK_URL} is not managed by scripts/keycloak.sh (no live pid in $KC_RUN/pid serving port ${new URL(KEYCLOAK_URL).port}; set KC_RUN)`
-const suite = !live ? describeLive : manageable ? describe : (title: string, body: () => void) => describe.skip(`${notManaged} (${title})`, body)
+// In CI (KEYCLOAK_REQUIRED=1) an unmanaged server is a failure, not a skip: the outage must be tested.
+if (live && !manageable && !optedOut && process.env.KEYCLOAK_REQUIRED === '1') throw new Error(notManaged)
+const suite = !live ? describeLive : manageable ? describe : (title: string, body: () => void) => describe.skipIf(true)(`${notManaged} (${title})`, body)
 
 suite('AdminApiSource while Keycloak is stopped and restarted', () => {
   const clock = new ManualClock(Date.now())
