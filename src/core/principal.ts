@@ -40,7 +40,15 @@ export type RoleVia =
   | { readonly kind: 'group'; readonly group: string; readonly member: string }
   | { readonly kind: 'composite'; readonly parent: RoleRef }
 
-/** Role attributes: every attribute is multi-valued in Keycloak. */
+/**
+ * Role attributes: every attribute is multi-valued in Keycloak.
+ *
+ * @example
+ * ```ts
+ * import type { RoleAttributes } from 'keycloak-permissions'
+ * const attributes: RoleAttributes = { component: ['conda-store'], scopes: ['admin!namespace=ml,viewer!namespace=global'] }
+ * ```
+ */
 export type RoleAttributes = Readonly<Record<string, readonly string[]>>
 
 /**
@@ -62,7 +70,15 @@ export interface EffectiveRole extends RoleRef {
   readonly via: readonly RoleVia[]
 }
 
-/** Which kind of source produced a principal. */
+/**
+ * Which kind of source produced a principal (`principal.origin.kind`).
+ *
+ * @example
+ * ```ts
+ * import type { Principal, SourceKind } from 'keycloak-permissions'
+ * const fromToken = (p: Principal) => p.origin.kind === ('token' satisfies SourceKind)
+ * ```
+ */
 export type SourceKind = 'realm-export' | 'admin-api' | 'token'
 
 /**
@@ -100,6 +116,11 @@ export interface PrincipalOrigin {
   readonly cached: boolean
   /** True when served past its TTL because the source was unavailable (bounded serve-stale). */
   readonly stale: boolean
+  /**
+   * Which tier answered: this process (`memory`), a shared tier such as Redis (`shared`), or a fresh
+   * fetch (`source`). Absent for uncached sources (realm exports, tokens).
+   */
+  readonly tier?: 'memory' | 'shared' | 'source'
 }
 
 /**
