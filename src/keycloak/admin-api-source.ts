@@ -9,6 +9,7 @@
 import type KcAdminClient from '@keycloak/keycloak-admin-client'
 import { decodeJwt } from 'jose'
 import { LRUCache } from 'lru-cache'
+import { MemoryPrincipalCache, type CacheTier, type Invalidation, type PrincipalCache, type TieredOrigin } from './cache.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import {
@@ -20,7 +21,7 @@ import {
   SourceUnavailableError,
   UserNotFoundError,
 } from '../core/errors.js'
-import type { EffectiveRole, Principal, RoleAttributes } from '../core/principal.js'
+import type { EffectiveRole, Principal, RoleAttributes, RoleRef } from '../core/principal.js'
 import { abortable, requireDuration, requireNonEmptyString, requireString, unreachable, validateHttpUrl } from './admin-util.js'
 import { normalizeUsername, type ResolveOptions, type RoleCatalogue, type RoleSource, type UserRef } from './source.js'
 import { ClientCredentialsTokenProvider, type AccessTokenProvider } from './token-provider.js'
@@ -69,8 +70,24 @@ export interface AdminApiSourceOptions {
   readonly credentials?: { readonly clientId: string; readonly clientSecret: string; readonly realm?: string }
   /** Supplies bearer tokens instead of `credentials`. */
   readonly tokenProvider?: AccessTokenProvider
-  /** The per-user principal cache (required: results are always cached, within bounds). */
+  /**
+   * The per-user principal cache (required: results are always cached, within bounds). `ttlMs` bounds
+   * every tier; `max` bounds the default in-process cache.
+   */
   readonly cache: AdminCacheOptions
+  /**
+   * Where principals are kept (default: a {@link MemoryPrincipalCache} of `cache.max` entries). Give a
+   * shared tier (`RedisPrincipalCache` from `keycloak-permissions/redis`) so replicas share lookups
+   * and invalidations.
+   */
+  readonly principalCache?: PrincipalCache
+  /**
+   * Refuse disabled users with {@link UserDisabledError} (default `false`). Free when the user is
+   * looked up by username; when the caller passes both id and username (a token's `sub` and
+   * `preferred_username`) it costs one `GET /users/{id}` per uncached user instead of skipping the
+   * lookup. Turn it on in live-roles mode, so disabling a user ends access before the token expires.
+   */
+  readonly checkEnabled?: boolean
   /** Fetch the user's group paths (one request per uncached user; default `true`). */
   readonly groups?: boolean
   /** Fetch the user's effective realm roles (one request per uncached user; default `false`). */
@@ -115,8 +132,31 @@ const SOURCE = 'admin-api'
 const NOT_FOUND_HINT = 'if the user exists, the service account may lack realm-management view-users: users it may not view are invisible'
 const OPTION_KEYS = new Set([
   'baseUrl', 'realm', 'clients', 'credentials', 'tokenProvider', 'cache', 'groups', 'realmRoles', 'serveStaleMs',
-  'timeoutMs', 'clientCache', 'catalogueCache', 'groupsPageSize', 'clock',
+  'timeoutMs', 'clientCache', 'catalogueCache', 'groupsPageSize', 'clock', 'principalCache', 'checkEnabled',
 ])
+
+/**
+ * The user exists but is disabled in Keycloak (reported by an {@link AdminApiSource} with
+ * `checkEnabled: true`). A disabled user holds no rights, whatever roles are still mapped.
+ *
+ * @example
+ * ```ts
+ * import { UserDisabledError } from 'keycloak-permissions/keycloak'
+ * if (err instanceof UserDisabledError) reply(403, `${err.user} is disabled`)
+ * ```
+ */
+export class UserDisabledError extends KeycloakPermissionsError {
+  static override code = 'KEYCLOAK_USER_DISABLED'
+  override readonly code = UserDisabledError.code
+  readonly realm: string
+  readonly user: string
+
+  constructor(realm: string, user: string) {
+    super(`User ${JSON.stringify(user)} of realm ${JSON.stringify(realm)} is disabled`)
+    this.realm = realm
+    this.user = user
+  }
+}
 
 interface Identity {
   readonly id: string
@@ -141,6 +181,10 @@ type AdminClient = KcAdminClient
  * when enabled. Results are cached (bounded LRU, TTL, injected clock); concurrent requests for one user
  * share one resolution. Keycloak being unreachable is a {@link SourceUnavailableError}, never an empty
  * principal. The endpoint has no provenance: `via` is empty and `complete.provenance` is false.
+ *
+ * Freshness: `invalidate()` (fed by an `AdminEventWatcher`) drops exactly the affected principals; a
+ * shared `principalCache` (`RedisPrincipalCache`) shares lookups and invalidations across replicas.
+ * `origin.tier` (see {@link TieredOrigin}) says which tier answered: `memory`, `shared` or `source`.
  *
  * @example
  * ```ts
@@ -170,7 +214,8 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   readonly #timeoutMs: number
   readonly #pageSize: number
   readonly #clock: Clock
-  readonly #principals: LRUCache<string, Principal>
+  readonly #cache: PrincipalCache
+  readonly #checkEnabled: boolean
   readonly #clientUuids: LRUCache<string, string>
   readonly #catalogue: LRUCache<string, ReadonlyMap<string, RoleAttributes>>
   readonly #flights = new Map<string, Promise<unknown>>()
@@ -194,6 +239,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     this.#timeoutMs = o.timeoutMs === undefined ? 10_000 : requireDuration('timeoutMs', o.timeoutMs, false)
     this.#groups = optionalBoolean('groups', o.groups, true)
     this.#realmRoles = optionalBoolean('realmRoles', o.realmRoles, false)
+    this.#checkEnabled = optionalBoolean('checkEnabled', o.checkEnabled, false)
     this.#serveStaleMs = o.serveStaleMs === undefined ? 0 : requireDuration('serveStaleMs', o.serveStaleMs, true)
     this.#pageSize = o.groupsPageSize === undefined ? 100 : requireIntegerIn('groupsPageSize', o.groupsPageSize, 1, 1000)
     const cache = validateCache('cache', o.cache, undefined)
@@ -205,7 +251,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     const perf = { now: () => this.#clock.now() }
     // ttlResolution 0: lru-cache would otherwise memoise "now" for 1 ms, hiding clock moves.
     // Entries outlive their TTL by the serve-stale bound; freshness is decided in resolve().
-    this.#principals = new LRUCache({ max: cache.max, ttl: cache.ttlMs + this.#serveStaleMs, ttlResolution: 0, perf })
+    this.#cache = o.principalCache === undefined ? new MemoryPrincipalCache({ max: cache.max, clock: this.#clock }) : validatePrincipalCache(o.principalCache)
     this.#clientUuids = new LRUCache({ max: clientCache.max, ttl: clientCache.ttlMs, ttlResolution: 0, perf })
     this.#catalogue = new LRUCache({ max: catalogueCache.max, ttl: catalogueCache.ttlMs, ttlResolution: 0, perf })
   }
@@ -228,27 +274,96 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   async resolve(user: UserRef, options?: ResolveOptions): Promise<Principal> {
     const ref = readUserRef(user)
     options?.signal?.throwIfAborted()
-    const key = JSON.stringify([this.realm, this.#clients, this.#groups, this.#realmRoles, ref.id ?? null, ref.username ?? null])
-    const cached = this.#principals.get(key, { allowStale: true })
-    if (cached && this.#clock.now() - cached.origin.resolvedAt < this.#ttlMs) return withOrigin(cached, { cached: true, stale: false })
-    try {
-      return await abortable(
-        this.#singleFlight(`principal:${key}`, async () => {
-          const principal = await this.#fetchPrincipal(ref)
-          this.#principals.set(key, principal)
-          return principal
-        }),
-        options?.signal,
-      )
-    } catch (err) {
-      if (err instanceof SourceUnavailableError && this.#serveStaleMs > 0) {
-        const stale = this.#principals.get(key, { allowStale: true })
-        if (stale && this.#clock.now() - stale.origin.resolvedAt < this.#ttlMs + this.#serveStaleMs) {
-          return withOrigin(stale, { cached: true, stale: true })
-        }
-      }
-      throw err
+    const key = JSON.stringify([this.realm, this.#clients, this.#groups, this.#realmRoles, this.#checkEnabled, ref.id ?? null, ref.username ?? null])
+    const answer = await abortable(
+      this.#cache.lookup(key, () => this.#fetchPrincipal(ref), { ttlMs: this.#ttlMs, serveStaleMs: this.#serveStaleMs }),
+      options?.signal,
+    )
+    return withOrigin(answer.principal, { cached: answer.tier !== 'source', stale: answer.stale, tier: answer.tier })
+  }
+
+  /**
+   * Forgets what an admin change affects (see {@link Invalidation}); the `AdminEventWatcher` calls it.
+   * Invalidations this source cannot apply narrowly become broader: a group one when principals carry
+   * no groups (`groups: false`), a role one for a realm role without `realmRoles`, or for a client this
+   * source does not read (its roles may be composites of the configured clients' roles). Role and
+   * realm-wide invalidations also drop the role catalogue.
+   *
+   * @example
+   * ```ts
+   * await source.invalidate({ kind: 'user', userId: alice.userId! })
+   * ```
+   */
+  async invalidate(invalidation: Invalidation): Promise<void> {
+    const effective = this.#widen(invalidation)
+    if (effective.kind === 'role' || effective.kind === 'all') this.#catalogue.clear()
+    if (effective.kind === 'all') this.#clientUuids.clear()
+    await this.#cache.invalidate(effective)
+  }
+
+  /**
+   * Forgets every cached principal of the user with this id.
+   *
+   * @example
+   * ```ts
+   * await source.invalidateUser(principal.userId!)
+   * ```
+   */
+  invalidateUser(userId: string): Promise<void> {
+    if (typeof userId !== 'string' || userId === '') throw new InvalidInputError('user id', '', 'expected a non-empty string')
+    return this.invalidate({ kind: 'user', userId, cause: 'invalidateUser()' })
+  }
+
+  /**
+   * Forgets every cached principal that is a member of the group at `path` or of one of its subgroups.
+   *
+   * @example
+   * ```ts
+   * await source.invalidateGroup('/projects')
+   * ```
+   */
+  invalidateGroup(path: string): Promise<void> {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new InvalidInputError('group path', '', 'expected a full path such as /projects/ml')
+    return this.invalidate({ kind: 'group', path, cause: 'invalidateGroup()' })
+  }
+
+  /**
+   * Forgets every cached principal that effectively holds the role (`client` is a clientId; absent
+   * for a realm role).
+   *
+   * @example
+   * ```ts
+   * await source.invalidateRole({ client: 'conda_store', name: 'ml-team-scopes' })
+   * ```
+   */
+  invalidateRole(role: RoleRef): Promise<void> {
+    if (typeof role !== 'object' || role === null || typeof role.name !== 'string' || role.name === '') {
+      throw new InvalidInputError('role', 'name', 'expected a non-empty role name')
     }
+    return this.invalidate({ kind: 'role', role: role.client === undefined ? { name: role.name } : { client: role.client, name: role.name }, cause: 'invalidateRole()' })
+  }
+
+  /**
+   * Forgets every cached principal, client UUID and catalogue entry (in every tier).
+   *
+   * @example
+   * ```ts
+   * await source.invalidateAll()
+   * ```
+   */
+  invalidateAll(): Promise<void> {
+    return this.invalidate({ kind: 'all', cause: 'invalidateAll()' })
+  }
+
+  #widen(invalidation: Invalidation): Invalidation {
+    const cause = invalidation.cause === undefined ? '' : `${invalidation.cause}; `
+    if (invalidation.kind === 'group' && !this.#groups) return { kind: 'all', cause: `${cause}principals carry no groups (groups: false)` }
+    if (invalidation.kind === 'role') {
+      const { client } = invalidation.role
+      if (client === undefined && !this.#realmRoles) return { kind: 'all', cause: `${cause}principals carry no realm roles (realmRoles: false)` }
+      if (client !== undefined && !this.#clients.includes(client)) return { kind: 'all', cause: `${cause}client ${client} is not read by this source` }
+    }
+    return invalidation
   }
 
   /**
@@ -371,7 +486,8 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   }
 
   /**
-   * Forgets every cached principal, client UUID and catalogue entry (e.g. after an admin event).
+   * Forgets every cached principal (in every tier: with a shared tier the whole fleet's), client UUID
+   * and catalogue entry. Prefer the narrow `invalidate*` methods, which an `AdminEventWatcher` calls.
    *
    * @example
    * ```ts
@@ -379,7 +495,8 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
    * ```
    */
   clearCache(): void {
-    this.#principals.clear()
+    // A shared tier may fail; clearing the local layer happens synchronously regardless.
+    this.#cache.clear().catch(() => undefined)
     this.#clientUuids.clear()
     this.#catalogue.clear()
   }
@@ -447,14 +564,17 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   }
 
   async #identify(kc: AdminClient, ref: UserLookup): Promise<Identity> {
-    if (ref.id !== undefined && ref.username !== undefined) return { id: ref.id, username: ref.username }
+    if (ref.id !== undefined && ref.username !== undefined && !this.#checkEnabled) return { id: ref.id, username: ref.username }
     if (ref.id !== undefined) {
       const id = ref.id
-      const notFound = () => new UserNotFoundError(this.realm, id, NOT_FOUND_HINT)
+      const notFound = () => new UserNotFoundError(this.realm, ref.username ?? id, NOT_FOUND_HINT)
       const user = await this.#call(`user ${JSON.stringify(id)}`, 'view-users', () => kc.users.findOne({ id }), notFound)
       if (user === undefined || user === null) throw notFound()
       const username = (user as { username?: unknown }).username
       if (typeof username !== 'string') throw unexpected(`user ${JSON.stringify(id)}`, 'username is not a string')
+      // A token's preferred_username that no longer matches the id: the account was renamed or reused.
+      if (ref.username !== undefined && username !== ref.username) throw notFound()
+      if (this.#checkEnabled && (user as { enabled?: unknown }).enabled === false) throw new UserDisabledError(this.realm, username)
       return { id, username }
     }
     const username = ref.username!
@@ -465,6 +585,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     const match = found.find((u: { username?: unknown }) => u.username === username) as { id?: unknown } | undefined
     if (!match) throw new UserNotFoundError(this.realm, username, NOT_FOUND_HINT)
     if (typeof match.id !== 'string') throw unexpected(`user lookup ${JSON.stringify(username)}`, 'user without an id')
+    if (this.#checkEnabled && (match as { enabled?: unknown }).enabled === false) throw new UserDisabledError(this.realm, username)
     return { id: match.id, username }
   }
 
@@ -606,8 +727,17 @@ function readUserRef(user: UserRef): UserLookup {
   return out
 }
 
-function withOrigin(principal: Principal, flags: { cached: boolean; stale: boolean }): Principal {
-  return { ...principal, origin: { ...principal.origin, ...flags } }
+function withOrigin(principal: Principal, flags: { cached: boolean; stale: boolean; tier: CacheTier }): Principal {
+  const origin: TieredOrigin = { ...principal.origin, ...flags }
+  return { ...principal, origin }
+}
+
+function validatePrincipalCache(value: unknown): PrincipalCache {
+  const c = value as Partial<PrincipalCache> | null
+  if (typeof c !== 'object' || c === null || typeof c.lookup !== 'function' || typeof c.invalidate !== 'function' || typeof c.clear !== 'function') {
+    throw new InvalidOptionsError('principalCache', 'must implement PrincipalCache (lookup, invalidate, clear)')
+  }
+  return c as PrincipalCache
 }
 
 /** Reads a role listing; a malformed attribute is dropped with a diagnostic, never fatal. */

@@ -55,7 +55,7 @@ describeLive('AdminApiSource against the live Keycloak', () => {
       expect(principal.realm).toBe(REALM)
       expect(principal.userId).toMatch(/^[0-9a-f-]{36}$/)
       expect(principal.complete).toEqual({ groups: true, realmRoles: true, attributes: true, provenance: false })
-      expect(principal.origin).toEqual({ kind: 'admin-api', resolvedAt: clock.now(), cached: false, stale: false })
+      expect(principal.origin).toEqual({ kind: 'admin-api', resolvedAt: clock.now(), cached: false, stale: false, tier: 'source' })
       for (const [client, list] of Object.entries(principal.clientRoles)) {
         expect(list.length).toBeGreaterThan(0)
         expect(names(list)).toEqual([...names(list)].sort())
@@ -80,10 +80,10 @@ describeLive('AdminApiSource against the live Keycloak', () => {
   it('serves the cache while fresh (cached: true, resolvedAt unchanged) and refetches after the TTL', async () => {
     const first = principals.get('bob')!
     const again = await source.resolve('bob')
-    expect(again.origin).toEqual({ ...first.origin, cached: true })
+    expect(again.origin).toEqual({ ...first.origin, cached: true, tier: 'memory' })
     clock.advance(60_000)
     const refetched = await source.resolve('bob')
-    expect(refetched.origin).toEqual({ kind: 'admin-api', resolvedAt: clock.now(), cached: false, stale: false })
+    expect(refetched.origin).toEqual({ kind: 'admin-api', resolvedAt: clock.now(), cached: false, stale: false, tier: 'source' })
     expect(summarizePrincipal(refetched)).toEqual(summarizePrincipal(first))
   })
 

@@ -175,7 +175,7 @@ describe('AdminApiSource (loopback Admin API)', () => {
     fake.failWith = 500
     clock.advance(30_000)
     const stale = await source.resolve('alice')
-    expect(stale.origin).toEqual({ ...refetched.origin, cached: true, stale: true })
+    expect(stale.origin).toEqual({ ...refetched.origin, cached: true, stale: true, tier: 'memory' })
     expect(stale.clientRoles).toEqual(fresh.clientRoles)
     clock.advance(60_000)
     await expect(source.resolve('alice')).rejects.toBeInstanceOf(SourceUnavailableError)
