@@ -7,7 +7,7 @@ import { z } from 'zod'
 import type { Decision, TraceStep } from '../core/decision.js'
 import { allow, deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
-import { InvalidInputError } from '../core/errors.js'
+import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
 import { formatRole } from '../core/principal.js'
 import {
@@ -48,20 +48,22 @@ export type CheckRequest =
   | { readonly user: string; readonly jupyterhub: { readonly scope: string; readonly resource?: { readonly kind: string; readonly value: string } } }
   | { readonly user: string; readonly component: { readonly name: string; readonly action: string; readonly resource: string } }
 
+const subjectSchema = { user: z.string().min(1).optional(), token: z.string().min(1).optional() }
+
 const checkSchema = z.union([
   z.strictObject({
-    user: z.string().min(1),
+    ...subjectSchema,
     route: z.strictObject({ method: z.string().min(1), path: z.string().min(1), policy: z.enum(['workspaces', 'stac']).optional() }),
   }),
-  z.strictObject({ user: z.string().min(1), condaStore: z.strictObject({ permission: z.string().min(1), resource: z.string().min(1) }) }),
+  z.strictObject({ ...subjectSchema, condaStore: z.strictObject({ permission: z.string().min(1), resource: z.string().min(1) }) }),
   z.strictObject({
-    user: z.string().min(1),
+    ...subjectSchema,
     jupyterhub: z.strictObject({
       scope: z.string().min(1),
       resource: z.strictObject({ kind: z.string().min(1), value: z.string().min(1) }).optional(),
     }),
   }),
-  z.strictObject({ user: z.string().min(1), component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
+  z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
 ])
 
 const componentDefinitionsSchema = z.array(
@@ -134,6 +136,11 @@ export class Engine {
     const exported = this.#source.realmExport
     if (!exported) throw new UsageError('--all-users needs a realm export (--realm FILE or the bundled realm)')
     return exported.usernames()
+  }
+
+  /** Stops the source's background work (admin-event watcher, Redis connection). */
+  async close(): Promise<void> {
+    await this.#source.close?.()
   }
 
   /** Resolves a user through the shared (cached) source. */
@@ -219,8 +226,8 @@ export class Engine {
   }
 
   /** Runs one check. Throws only for usage errors (unknown component, invalid scope, bad input). */
-  async check(request: CheckRequest): Promise<CheckOutcome> {
-    const principal = await this.principal(request.user)
+  async check(request: CheckRequest, resolved?: Principal): Promise<CheckOutcome> {
+    const principal = resolved ?? (await this.principal(request.user))
     if ('route' in request) {
       const policy = this.#policies[request.route.policy ?? (request.route.path.startsWith('/stac') ? 'stac' : 'workspaces')]
       const decision = policy.check({ method: request.route.method.toUpperCase(), path: request.route.path }, principal)
@@ -250,6 +257,24 @@ export class Engine {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
       throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component })`)
+    }
+    const { user, token, ...kind } = parsed.data as { user?: string; token?: string }
+    if ((user === undefined) === (token === undefined)) {
+      throw new InvalidInputError('check request', '', 'give exactly one of user (a username) or token (a bearer access token)')
+    }
+    if (token !== undefined) {
+      const tokens = this.#source.tokens
+      if (!tokens) throw new InvalidInputError('check request', 'token', 'token checks need a live Keycloak (serve --keycloak URL …)')
+      let principal: Principal
+      try {
+        principal = await tokens.resolve(token)
+      } catch (err) {
+        // A rejected token is a denial with its reason, like the middleware's 401.
+        if (err instanceof TokenRejectedError) return decisionJson(deny(err.reason, [{ kind: 'token', label: err.detail }]), `token rejected (${err.reason})`)
+        throw err
+      }
+      const { decision, chain } = await this.check({ ...kind, user: principal.username } as CheckRequest, principal)
+      return decisionJson(decision, chain)
     }
     const { decision, chain } = await this.check(parsed.data as CheckRequest)
     return decisionJson(decision, chain)
@@ -378,7 +403,8 @@ export function principalJson(principal: Principal, components: Record<string, u
     clients,
     components,
     diagnostics,
-    origin: principal.origin,
+    // How old the answer is and where it came from (the tier: memory, shared or source).
+    origin: { ...principal.origin, ageMs: Math.max(0, Date.now() - principal.origin.resolvedAt) },
   }
 }
 

@@ -1,26 +1,80 @@
 import { AdminApiSource } from '../keycloak/admin-api-source.js'
+import { AdminEventWatcher } from '../keycloak/admin-events.js'
+import type { PrincipalCache } from '../keycloak/cache.js'
+import { LiveRolesSource } from '../keycloak/live-roles.js'
+import { TokenSource } from '../keycloak/token-source.js'
 import type { CliSource } from './sources.js'
 
 /** The clients the built-in components read (Nebari's and the workspace API's). */
 export const DEFAULT_LIVE_CLIENTS = ['conda_store', 'jupyterhub', 'workspace-api'] as const
 
-/** A live Keycloak through the Admin API, with the self-check run first (missing rights fail fast). */
-export async function openLiveSource(options: {
-  baseUrl: string
-  realm: string
-  clientId: string
-  clientSecret: string
-  clients?: readonly string[]
-}): Promise<CliSource> {
+/** Options of {@link openLiveSource}: the connection and the freshness flags. */
+export interface LiveSourceOptions {
+  readonly baseUrl: string
+  readonly realm: string
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly clients?: readonly string[]
+  /** `--redis URL`: share principals (and the watcher) across replicas. */
+  readonly redis?: string
+  /** `--watch-admin-events`: invalidate cached principals from Keycloak's admin events. */
+  readonly watchAdminEvents?: boolean
+  /** `--live-roles`: tokens only authenticate; roles come from the cached Admin API (and disabled users are refused). */
+  readonly liveRoles?: boolean
+  /** Where one-line operational messages go (default stderr). */
+  readonly log?: (message: string) => void
+}
+
+/**
+ * A live Keycloak through the Admin API, with the self-check run first (missing rights fail fast),
+ * optionally with a Redis tier, the admin-event watcher and live roles for token callers.
+ */
+export async function openLiveSource(options: LiveSourceOptions): Promise<CliSource> {
+  const log = options.log ?? ((message: string) => void process.stderr.write(`keycloak-permissions: ${message}\n`))
   const clients = options.clients ?? DEFAULT_LIVE_CLIENTS
+  const credentials = { clientId: options.clientId, clientSecret: options.clientSecret }
+  let principalCache: (PrincipalCache & { close(): Promise<void>; superviseWatcher(make: (resume: any) => AdminEventWatcher): unknown }) | undefined
+  if (options.redis !== undefined) {
+    const { RedisPrincipalCache } = await import('../redis/index.js')
+    principalCache = new RedisPrincipalCache({ url: options.redis, local: { max: 10_000 }, log }) as never
+  }
   const source = new AdminApiSource({
     baseUrl: options.baseUrl,
     realm: options.realm,
     clients,
-    credentials: { clientId: options.clientId, clientSecret: options.clientSecret },
-    cache: { max: 10_000, ttlMs: 30_000 },
+    credentials,
+    cache: { max: 10_000, ttlMs: 60_000 },
     realmRoles: true,
+    checkEnabled: options.liveRoles === true,
+    ...(principalCache ? { principalCache } : {}),
   })
   await source.selfCheck()
-  return { description: `Keycloak ${options.baseUrl} realm ${options.realm}`, source, catalogue: source, clients }
+  const closers: Array<() => Promise<void>> = []
+  if (options.watchAdminEvents) {
+    const make = (extra: Record<string, unknown> = {}) =>
+      new AdminEventWatcher({ baseUrl: options.baseUrl, realm: options.realm, credentials, target: source, onError: (e) => log(e.message), ...extra })
+    const report = await make().selfCheck()
+    if (!report.ok) for (const d of report.diagnostics) log(`${d.message}${d.fix ? ` — fix: ${d.fix}` : ''}`)
+    if (principalCache) {
+      principalCache.superviseWatcher(({ from, onPoll }: { from?: number; onPoll: unknown }) => make({ onPoll, ...(from !== undefined ? { from } : {}) }))
+    } else {
+      const watcher = make()
+      watcher.start()
+      closers.push(() => watcher.stop())
+    }
+  }
+  if (principalCache) closers.push(() => principalCache!.close())
+  const issuer = `${options.baseUrl.replace(/\/+$/, '')}/realms/${options.realm}`
+  const tokens = new TokenSource({ issuers: [issuer], catalogue: source, groupsMapperConfigured: true })
+  const flags = [options.redis ? 'redis' : '', options.watchAdminEvents ? 'admin events' : '', options.liveRoles ? 'live roles' : ''].filter(Boolean)
+  return {
+    description: `Keycloak ${options.baseUrl} realm ${options.realm}${flags.length ? ` (${flags.join(', ')})` : ''}`,
+    source,
+    catalogue: source,
+    clients,
+    tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens,
+    close: async () => {
+      for (const close of closers.reverse()) await close()
+    },
+  }
 }

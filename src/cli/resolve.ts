@@ -20,6 +20,11 @@ export function describeVia(via: RoleVia): string {
 export function printPrincipal(out: Output, principal: Principal): void {
   out.print(`${style(out, 'bold', principal.username)} in realm ${principal.realm}${principal.userId ? ` (id ${principal.userId})` : ''}`)
   out.print(`groups: ${principal.groups.length ? principal.groups.join(', ') : '(none)'}`)
+  const { origin } = principal
+  const age = Math.max(0, Date.now() - origin.resolvedAt)
+  out.print(
+    style(out, 'dim', `answered by ${origin.kind}${origin.tier ? ` (${origin.tier === 'source' ? 'fetched now' : `${origin.tier} cache`})` : ''}, ${age} ms old${origin.stale ? ', STALE (source unavailable)' : ''}`),
+  )
   const section = (title: string, roles: Principal['realmRoles']) => {
     out.print(style(out, 'bold', title))
     for (const role of roles) {

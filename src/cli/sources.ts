@@ -1,4 +1,5 @@
 import { RealmExportSource } from '../keycloak/realm-export-source.js'
+import type { Principal } from '../core/principal.js'
 import type { RoleCatalogue, RoleSource } from '../keycloak/source.js'
 import { UsageError } from './errors.js'
 
@@ -8,6 +9,9 @@ export interface SourceFlags {
   keycloak?: string
   realmName?: string
   clientId?: string
+  redis?: string
+  watchAdminEvents?: boolean
+  liveRoles?: boolean
 }
 
 /** What a command needs from a source: principals, and (offline) the realm's users and roles. */
@@ -20,6 +24,10 @@ export interface CliSource {
   readonly catalogue?: RoleCatalogue
   /** The clients a live source reads. */
   readonly clients?: readonly string[]
+  /** Live sources: turns a bearer token into a principal (token-only, or live roles with `--live-roles`). */
+  readonly tokens?: { resolve(token: string): Promise<Principal> }
+  /** Stops background work (watcher, Redis connection). */
+  readonly close?: () => Promise<void>
 }
 
 /**
@@ -34,10 +42,21 @@ export async function openSource(flags: SourceFlags): Promise<CliSource> {
     const secret = process.env['KEYCLOAK_CLIENT_SECRET']
     if (!secret) throw new UsageError('--keycloak needs the client secret in the environment variable KEYCLOAK_CLIENT_SECRET')
     const { openLiveSource } = await import('./live-source.js')
-    return openLiveSource({ baseUrl: flags.keycloak, realm: flags.realmName, clientId: flags.clientId, clientSecret: secret })
+    return openLiveSource({
+      baseUrl: flags.keycloak,
+      realm: flags.realmName,
+      clientId: flags.clientId,
+      clientSecret: secret,
+      ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
+      watchAdminEvents: flags.watchAdminEvents === true,
+      liveRoles: flags.liveRoles === true,
+    })
   }
   if (flags.realmName !== undefined || flags.clientId !== undefined) {
     throw new UsageError('--realm-name and --client-id need --keycloak URL')
+  }
+  if (flags.redis !== undefined || flags.watchAdminEvents || flags.liveRoles) {
+    throw new UsageError('--redis, --watch-admin-events and --live-roles need a live Keycloak (--keycloak URL)')
   }
   const realmExport = flags.realm === undefined ? RealmExportSource.example() : await RealmExportSource.fromFile(flags.realm)
   return {
