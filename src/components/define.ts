@@ -105,15 +105,31 @@ export type ComponentDecision<Action extends string = string> = Decision<Compone
  * ```
  */
 export interface ComponentDefinition<Action extends string, Kind extends string> {
+  /** The component's name (also the default `component` attribute value), e.g. `binderhub`. */
   readonly name: string
+  /** The actions its items may name, e.g. `['build', 'launch']`. */
   readonly actions: readonly Action[]
+  /** The key of the default item grammar `ACTION!KIND=PATTERN`, e.g. `repo`. */
   readonly resourceKind: Kind
+  /** The clients whose roles are read (default: every client and the realm roles). */
   readonly clients?: readonly string[]
+  /** The `component` attribute value that selects roles (default: `name`). */
   readonly componentValue?: string
+  /** The attribute holding the items (default `scopes`); every value is read, each a comma-separated list. */
   readonly attribute?: string
+  /** `strict` (default: one bad item rejects the whole role) or `lenient` (only the bad item is skipped). */
   readonly grammar?: ComponentGrammar
+  /**
+   * A custom parser for one attribute value (default: the `ACTION!KIND=PATTERN` grammar, see
+   * {@link parseItems}). Return one entry per item: a grant candidate or the item with its problem.
+   */
   readonly parse?: (value: string, grammar: ComponentGrammar) => readonly ParsedItem[]
+  /** A custom matcher of a granted pattern against a resource (default: segment-wise globs, {@link matchSegmentGlob}). */
   readonly match?: (pattern: string, resource: string) => boolean
+  /**
+   * Returns a problem (a short reason) for a pattern that can never be right, or `undefined` when it
+   * is acceptable (default: empty patterns, whitespace and empty segments are refused).
+   */
   readonly validatePattern?: (pattern: string) => string | undefined
 }
 

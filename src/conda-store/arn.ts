@@ -374,7 +374,17 @@ export function runAutomaton(a: Automaton, text: string, full: boolean): boolean
 // ---------------------------------------------------------------------------------------------
 // Compat listing: SQL LIKE without ESCAPE.
 
-/** The SQL dialect whose `LIKE` the compat listing reproduces. */
+/**
+ * The SQL dialect whose `LIKE` the compat listing reproduces (`postgresql`: case-sensitive, as Nebari
+ * runs; `sqlite`: ASCII case-insensitive).
+ *
+ * @example
+ * ```ts
+ * import { condaStorePermissionsFor, type LikeDialect } from 'keycloak-permissions/conda-store'
+ * const likeDialect: LikeDialect = 'sqlite'
+ * const parity = condaStorePermissionsFor(principal, { compat: 'nebari', likeDialect })
+ * ```
+ */
 export type LikeDialect = 'postgresql' | 'sqlite'
 
 function asciiLower(s: string): string {

@@ -114,7 +114,16 @@ export interface MergedBinding {
   readonly replaced: readonly { readonly source: 'default' | 'token' | 'database'; readonly roles: readonly string[] }[]
 }
 
-/** Options shared by the merge and the permission set (upstream trait names in parentheses). */
+/**
+ * Options shared by the merge and the permission set (upstream trait names in parentheses).
+ *
+ * @example
+ * ```ts
+ * import { mergeBindings, type BindingOptions } from 'keycloak-permissions/conda-store'
+ * const options: BindingOptions = { authenticatedRoleBindings: { 'default/*': ['viewer'] }, roleMappingsVersion: 2 }
+ * mergeBindings({ primaryNamespace: 'alice', roleBindings: {} }, undefined, options)
+ * ```
+ */
 export interface BindingOptions {
   /** (`authenticated_role_bindings`) default `{"default/*": ["viewer"], "filesystem/*": ["viewer"]}`. */
   readonly authenticatedRoleBindings?: RoleBindings

@@ -189,7 +189,15 @@ export class InsufficientPermissionsError extends KeycloakPermissionsError {
   }
 }
 
-/** Why a token was rejected (the decision reasons of the workspace reference, §5). */
+/**
+ * Why a token was rejected (the decision reasons of the workspace reference, §5).
+ *
+ * @example
+ * ```ts
+ * import { TokenRejectedError, type TokenRejectionReason } from 'keycloak-permissions'
+ * const reasonOf = (err: unknown): TokenRejectionReason | undefined => (err instanceof TokenRejectedError ? err.reason : undefined)
+ * ```
+ */
 export type TokenRejectionReason =
   | 'TOKEN_INVALID'
   | 'TOKEN_UNVERIFIABLE'
@@ -200,7 +208,15 @@ export type TokenRejectionReason =
   | 'AUDIENCE_MISMATCH'
   | 'TOKEN_TYPE_NOT_ALLOWED'
 
-/** The finer detail of a rejection, e.g. `BAD_SIGNATURE` within `TOKEN_INVALID`. */
+/**
+ * The finer detail of a rejection, e.g. `BAD_SIGNATURE` within `TOKEN_INVALID`.
+ *
+ * @example
+ * ```ts
+ * import { TokenRejectedError, type TokenRejectionDetail } from 'keycloak-permissions'
+ * const retryable = (err: TokenRejectedError) => err.detail === ('JWKS_UNAVAILABLE' satisfies TokenRejectionDetail)
+ * ```
+ */
 export type TokenRejectionDetail =
   | 'BAD_SIGNATURE'
   | 'MALFORMED'

@@ -23,9 +23,14 @@ import type { RouteDecision, RoutePolicy, RouteRequest, RouteSubject } from './t
  * ```
  */
 export interface ClaimsDecoder {
+  /**
+   * Checks the time and identity claims (`exp`, `nbf`, `iss`, `aud`, `typ`, …) of an already
+   * signature-verified payload: `{ ok: true }`, or the rejection reason the decision reports.
+   */
   validate(
     claims: Record<string, unknown>,
   ): { readonly ok: true } | { readonly ok: false; readonly reason: TokenRejectionReason; readonly detail?: string; readonly message?: string }
+  /** Turns claims that passed `validate` into the principal the policy decides for. */
   toPrincipal(claims: Record<string, unknown>): Principal
 }
 

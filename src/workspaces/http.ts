@@ -75,7 +75,12 @@ export function parseAuthorization(header: string | readonly string[] | undefine
  * const authenticate: Authenticator = new TokenSource({ issuers: [issuer], audience: 'workspace-api', jwksUrl })
  * ```
  */
-export type Authenticator = ((token: string) => Promise<Principal>) | { resolve(token: string): Promise<Principal> }
+export type Authenticator =
+  | ((token: string) => Promise<Principal>)
+  | {
+      /** Verifies the bearer token and resolves its principal; throws `TokenRejectedError` when refused. */
+      resolve(token: string): Promise<Principal>
+    }
 
 /**
  * Options of {@link authorizeHttpRequest} and of the middleware adapters.

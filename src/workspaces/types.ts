@@ -130,7 +130,10 @@ export type RouteDecision = Decision<RouteReason, RouteGrant>
  * ```
  */
 export interface RoutePolicy {
+  /** The policy's name: `workspace-api`, `stac`, or the `name` given to `routeTable` (default `routes`). */
   readonly name: string
+  /** Decides one request for a subject (a principal, a credential failure, or `null` for no token). Never throws for a denial. */
   check(request: RouteRequest, subject: RouteSubject): RouteDecision
+  /** The items whose request (built by `toRequest`) `check` allows, in input order — the same decision per item. */
   filter<T>(items: Iterable<T>, subject: RouteSubject, toRequest: (item: T) => RouteRequest): T[]
 }
