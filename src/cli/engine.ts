@@ -33,6 +33,8 @@ import { defineComponent, type Component } from '../components/index.js'
 import type { CliSource } from './sources.js'
 import { UsageError } from './errors.js'
 
+const ENVIRONMENT_LIST_TTL_MS = 60_000
+
 /** Where `envs` reads conda-store environments from. */
 export type EnvironmentSourceSpec = { readonly file: string } | { readonly url: string; readonly token?: string }
 
@@ -118,6 +120,7 @@ export class Engine {
   readonly #environments: EnvironmentSourceSpec | undefined
   readonly #policies: Record<'workspaces' | 'stac', RoutePolicy>
   #environmentList: Promise<CondaStoreEnvironment[]> | undefined
+  #environmentListAt = 0
 
   constructor(options: EngineOptions) {
     this.#source = options.source
@@ -264,7 +267,7 @@ export class Engine {
     }
     if (token !== undefined) {
       const tokens = this.#source.tokens
-      if (!tokens) throw new InvalidInputError('check request', 'token', 'token checks need a live Keycloak (serve --keycloak URL …)')
+      if (!tokens) throw new InvalidInputError('check request', 'token', 'token checks need a live Keycloak and the audience to require (serve --keycloak URL … --token-audience CLIENT)')
       let principal: Principal
       try {
         principal = await tokens.resolve(token)
@@ -337,6 +340,13 @@ export class Engine {
   }
 
   #loadEnvironments(): Promise<CondaStoreEnvironment[]> {
+    // A file is read once; a conda-store list is refreshed after a minute. A failed load is not kept,
+    // so one outage does not fail every later request.
+    const now = Date.now()
+    if (this.#environmentList !== undefined && 'url' in this.#environments! && now - this.#environmentListAt > ENVIRONMENT_LIST_TTL_MS) {
+      this.#environmentList = undefined
+    }
+    if (this.#environmentList === undefined) this.#environmentListAt = now
     this.#environmentList ??= (async () => {
       const spec = this.#environments!
       if ('file' in spec) {
@@ -356,7 +366,11 @@ export class Engine {
       const client = new CondaStoreClient({ baseUrl: spec.url, token: spec.token })
       return client.listEnvironments()
     })()
-    return this.#environmentList
+    const pending = this.#environmentList
+    pending.catch(() => {
+      if (this.#environmentList === pending) this.#environmentList = undefined
+    })
+    return pending
   }
 }
 

@@ -21,6 +21,10 @@ export interface LiveSourceOptions {
   readonly watchAdminEvents?: boolean
   /** `--live-roles`: tokens only authenticate; roles come from the cached Admin API (and disabled users are refused). */
   readonly liveRoles?: boolean
+  /** `--token-audience CLIENT`: the `aud` a bearer token must carry; without it token checks are refused. */
+  readonly tokenAudience?: string
+  /** `--token-issuer URL`: the tokens' `iss` (default `<baseUrl>/realms/<realm>`; differs behind a proxy). */
+  readonly tokenIssuer?: string
   /** Where one-line operational messages go (default stderr). */
   readonly log?: (message: string) => void
 }
@@ -64,15 +68,19 @@ export async function openLiveSource(options: LiveSourceOptions): Promise<CliSou
     }
   }
   if (principalCache) closers.push(() => principalCache!.close())
-  const issuer = `${options.baseUrl.replace(/\/+$/, '')}/realms/${options.realm}`
-  const tokens = new TokenSource({ issuers: [issuer], catalogue: source, groupsMapperConfigured: true })
+  const issuer = options.tokenIssuer ?? `${options.baseUrl.replace(/\/+$/, '')}/realms/${options.realm}`
+  // Tokens are accepted only for a configured audience: a token issued to another client is refused.
+  const tokens =
+    options.tokenAudience === undefined
+      ? undefined
+      : new TokenSource({ issuers: [issuer], audience: options.tokenAudience, catalogue: source, groupsMapperConfigured: true })
   const flags = [options.redis ? 'redis' : '', options.watchAdminEvents ? 'admin events' : '', options.liveRoles ? 'live roles' : ''].filter(Boolean)
   return {
     description: `Keycloak ${options.baseUrl} realm ${options.realm}${flags.length ? ` (${flags.join(', ')})` : ''}`,
     source,
     catalogue: source,
     clients,
-    tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens,
+    ...(tokens ? { tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens } : {}),
     close: async () => {
       for (const close of closers.reverse()) await close()
     },

@@ -90,7 +90,12 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
       }
       if (parts[0] === 'v1' && parts[1] === 'users' && parts.length === 4 && parts[2]) {
         if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed here`)
-        const user = decodeURIComponent(parts[2])
+        let user: string
+        try {
+          user = decodeURIComponent(parts[2])
+        } catch {
+          throw new HttpError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
+        }
         if (parts[3] === 'principal') return send(res, 200, await engine.resolveJson(user))
         if (parts[3] === 'environments') {
           return send(res, 200, await engine.environmentsJson(user, { listed: url.searchParams.get('listed') === 'true' }))

@@ -12,6 +12,8 @@ export interface SourceFlags {
   redis?: string
   watchAdminEvents?: boolean
   liveRoles?: boolean
+  tokenAudience?: string
+  tokenIssuer?: string
 }
 
 /** What a command needs from a source: principals, and (offline) the realm's users and roles. */
@@ -50,13 +52,15 @@ export async function openSource(flags: SourceFlags): Promise<CliSource> {
       ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
       watchAdminEvents: flags.watchAdminEvents === true,
       liveRoles: flags.liveRoles === true,
+      ...(flags.tokenAudience !== undefined ? { tokenAudience: flags.tokenAudience } : {}),
+      ...(flags.tokenIssuer !== undefined ? { tokenIssuer: flags.tokenIssuer } : {}),
     })
   }
   if (flags.realmName !== undefined || flags.clientId !== undefined) {
     throw new UsageError('--realm-name and --client-id need --keycloak URL')
   }
-  if (flags.redis !== undefined || flags.watchAdminEvents || flags.liveRoles) {
-    throw new UsageError('--redis, --watch-admin-events and --live-roles need a live Keycloak (--keycloak URL)')
+  if (flags.redis !== undefined || flags.watchAdminEvents || flags.liveRoles || flags.tokenAudience !== undefined || flags.tokenIssuer !== undefined) {
+    throw new UsageError('--redis, --watch-admin-events, --live-roles and --token-audience need a live Keycloak (--keycloak URL)')
   }
   const realmExport = flags.realm === undefined ? RealmExportSource.example() : await RealmExportSource.fromFile(flags.realm)
   return {

@@ -63,6 +63,9 @@ describe('serve: the HTTP decision mode over real HTTP on 127.0.0.1', () => {
     await expectError(await fetch(`${serve.url}/v1/check`, { method: 'POST', body: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
     await expectError(await get('/v1/check'), 405, 'METHOD_NOT_ALLOWED')
     await expectError(await get('/nope'), 404, 'NOT_FOUND')
+    await expectError(await get('/v1/users/%E0/principal'), 400, 'INVALID_PATH')
+    await expectError(await post('/v1/check', { token: 'x', route: { method: 'GET', path: '/' } }), 400, 'ERR_INVALID_INPUT')
+    await expectError(await post('/v1/check', { user: 'bob', token: 'x', route: { method: 'GET', path: '/' } }), 400, 'ERR_INVALID_INPUT')
     await expectError(await post('/v1/check', { user: 'x'.repeat(70_000), route: { method: 'GET', path: '/' } }), 413, 'BODY_TOO_LARGE')
   })
 
