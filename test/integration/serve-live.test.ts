@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startServe, type ServeProcess } from '../cli/serve-process.js'
 import { startCountingProxy, type CountingProxy } from './helpers/counting-proxy.js'
-import { adminCall, masterAdminToken } from './helpers/keycloak-admin.js'
+import { adminCall, jwtPayload, masterAdminToken, userToken } from './helpers/keycloak-admin.js'
 import { describeLive, KEYCLOAK_URL, REALM, SERVICE_ACCOUNT } from './helpers/live.js'
 
 const EXTRA = Array.from({ length: 5 }, (_, i) => `kp-serve-user-${i}`)
@@ -25,7 +25,11 @@ describeLive('serve against the live Keycloak (HTTP decision mode, shared cached
     }
     proxy = await startCountingProxy(KEYCLOAK_URL)
     serve = await startServe(
-      ['--keycloak', proxy.url, '--realm-name', REALM, '--client-id', SERVICE_ACCOUNT.clientId, '--environments', 'examples/realm/example-environments.json'],
+      [
+        '--keycloak', proxy.url, '--realm-name', REALM, '--client-id', SERVICE_ACCOUNT.clientId,
+        '--environments', 'examples/realm/example-environments.json',
+        '--live-roles', '--token-audience', 'jupyterhub', '--token-issuer', `${KEYCLOAK_URL}/realms/${REALM}`,
+      ],
       { KEYCLOAK_CLIENT_SECRET: SERVICE_ACCOUNT.clientSecret },
     )
   })
@@ -71,5 +75,19 @@ describeLive('serve against the live Keycloak (HTTP decision mode, shared cached
       body: JSON.stringify({ user: 'carol', route: { method: 'DELETE', path: '/workspaces/ws-beta' } }),
     })
     expect(await res.json()).toMatchObject({ allowed: true, reason: 'PLATFORM_ADMIN' })
+  })
+
+  it('POST /v1/check with a bearer token: verified, then live roles; a bad token is a denial', async () => {
+    const check = async (token: string, scope: string) =>
+      (await (await fetch(`${serve.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, jupyterhub: { scope } }) })).json()) as any
+    const alice = await userToken('alice', 'alice-pw')
+    expect(await check(alice, 'read:services')).toMatchObject({ allowed: true, reason: 'SCOPE_HELD' })
+    expect(await check(alice, 'admin:users')).toMatchObject({ allowed: false, reason: 'SCOPE_NOT_HELD' })
+    expect(await check(`${alice.slice(0, -4)}AAAA`, 'read:services')).toMatchObject({ allowed: false, reason: 'TOKEN_INVALID' })
+    // Keycloak's audience mapper puts every client the user holds roles on into aud, so a token issued to
+    // workspace-api still names jupyterhub for alice: accepted on its aud, as configured.
+    const viaWorkspaceApi = await userToken('alice', 'alice-pw', 'workspace-api', 'workspace-api-secret')
+    expect(jwtPayload(viaWorkspaceApi)['aud']).toContain('jupyterhub')
+    expect(await check(viaWorkspaceApi, 'read:services')).toMatchObject({ allowed: true })
   })
 })
