@@ -13,6 +13,7 @@ const modules: Record<string, () => Promise<{ run: Scenario }>> = {
   'conda-store': () => import('./conda-store.js'),
   jupyterhub: () => import('./jupyterhub.js'),
   memory: () => import('./memory.js'),
+  review: () => import('./review.js'),
 }
 
 const README_START = '<!-- bench:start -->'

@@ -29,12 +29,22 @@ function addSourceOptions(command: Command): Command {
     .option('--realm-name <name>', 'the realm to read on the live Keycloak')
     .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
     .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+    .option('--redis <url>', 'live Keycloak: share cached principals and the admin-event watcher across replicas')
+    .option('--watch-admin-events', 'live Keycloak: apply role changes within seconds from Keycloak admin events')
+    .option('--live-roles', 'live Keycloak: tokens only authenticate; roles come from the cached Admin API')
+    .option('--token-audience <client>', 'live Keycloak: accept bearer tokens in POST /v1/check only with this audience')
+    .option('--token-issuer <url>', 'live Keycloak: the tokens\' iss (default <keycloak>/realms/<realm-name>)')
 }
+
+// Engines opened by the running command; run() closes them (watchers and Redis keep a process alive).
+const openEngines: Engine[] = []
 
 async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<Engine> {
   const source = await openSource(flags)
   const components = flags.components !== undefined ? await loadComponents(flags.components) : []
-  return new Engine({ source, components, ...(environments ? { environments } : {}) })
+  const engine = new Engine({ source, components, ...(environments ? { environments } : {}) })
+  openEngines.push(engine)
+  return engine
 }
 
 function checkRequest(flags: CheckFlags): CheckRequest {
@@ -239,6 +249,39 @@ export function buildProgram(): Command {
     })
   })
 
+  addSourceOptions(
+    command('report')
+      .description("access review: every user's effective grants of every component, each with the chain that grants it, plus every lint diagnostic")
+      .option('--users <list>', 'comma-separated usernames (default: every user of the realm export)')
+      .option('--group <path>', 'the members of a group and its subgroups, e.g. /projects')
+      .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON): list readable environments too')
+      .option('--format <format>', 'json | csv | md | html', 'json')
+      .option('--json', 'same as --format json: { users: [{ user, grants: [{ component, resource, level, via }] }], diagnostics }')
+      .option('--out <file>', 'write the report to a file instead of stdout'),
+  ).action(async (flags: import('./review.js').ReportFlags) => {
+    const { runReport } = await import('./review.js')
+    process.exitCode = await runReport(flags)
+  })
+
+  command('diff')
+    .description('what a realm change grants or revokes: every permission gained, lost or changed per user, with its cause; exit 0 no change, 1 changes, 2 input error')
+    .argument('[files...]', 'OLD NEW (two realm exports), or NEW with --keycloak (the live realm is OLD)')
+    .option('--keycloak <url>', 'compare the live Keycloak (as OLD) with the export NEW')
+    .option('--realm-name <name>', 'the realm to read on the live Keycloak')
+    .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
+    .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+    .option('--users <list>', 'only these users (comma-separated)')
+    .option('--group <path>', 'only the members of a group and its subgroups (on either side)')
+    .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON): compare readable environments too')
+    .option('--format <format>', 'text | json | md', 'text')
+    .option('--json', 'same as --format json: { changes, lint: { introduced, fixed }, realmChanges }')
+    .option('--fail-on-lint', 'also exit 1 when lint errors are introduced')
+    .option('--out <file>', 'write the diff to a file instead of stdout')
+    .action(async (files: string[], flags: import('./review.js').DiffFlags) => {
+      const { runDiff } = await import('./review.js')
+      process.exitCode = await runDiff(files, flags)
+    })
+
   return program
 }
 
@@ -249,17 +292,23 @@ export async function run(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' })
     return (process.exitCode as number | undefined) ?? EXIT.ok
   } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return EXIT.ok
-      if (err.exitCode === 0) return EXIT.ok
-      process.stderr.write(`keycloak-permissions: ${err.message.replace(/^error: /, '')}\n`)
-      return EXIT.input
-    }
-    if (err instanceof KeycloakPermissionsError) {
-      process.stderr.write(`keycloak-permissions: ${err.message} [${err.code}]\n`)
-      return EXIT.input
-    }
-    process.stderr.write(`keycloak-permissions: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+    return reportError(err)
+  } finally {
+    for (const engine of openEngines.splice(0)) await engine.close().catch(() => undefined)
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return EXIT.ok
+    if (err.exitCode === 0) return EXIT.ok
+    process.stderr.write(`keycloak-permissions: ${err.message.replace(/^error: /, '')}\n`)
     return EXIT.input
   }
+  if (err instanceof KeycloakPermissionsError) {
+    process.stderr.write(`keycloak-permissions: ${err.message} [${err.code}]\n`)
+    return EXIT.input
+  }
+  process.stderr.write(`keycloak-permissions: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+  return EXIT.input
 }

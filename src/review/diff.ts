@@ -1,0 +1,337 @@
+/**
+ * What a realm change grants or revokes: the realm changes between two snapshots (memberships, role
+ * mappings of users and groups, composites, attributes, users and roles added or removed), every
+ * permission gained, lost or changed per user with the realm changes that caused it, and the lint
+ * diagnostics introduced or fixed.
+ *
+ * @module
+ */
+import type { Diagnostic } from '../core/diagnostics.js'
+import { InvalidOptionsError } from '../core/errors.js'
+import { groupWithAncestors } from '../core/groups.js'
+import { formatRole, type Principal, type RoleAttributes } from '../core/principal.js'
+import { accessMatrix, type AccessGrant, type AccessMatrix, type AccessMatrixOptions, type ReviewInput } from './matrix.js'
+
+/**
+ * One change to the realm, with a sentence describing it. Roles are written `client/name` (realm roles
+ * by name), groups as full paths.
+ *
+ * @example
+ * ```ts
+ * import type { RealmChange } from 'keycloak-permissions/review'
+ * const c: RealmChange = { kind: 'group-role', change: 'added', group: '/projects/ml', role: 'ws-beta/ws_access',
+ *   description: 'role ws-beta/ws_access added to group /projects/ml' }
+ * ```
+ */
+export type RealmChange = { readonly description: string } & (
+  | { readonly kind: 'user'; readonly change: 'added' | 'removed'; readonly user: string }
+  | { readonly kind: 'membership'; readonly change: 'added' | 'removed'; readonly user: string; readonly group: string }
+  | { readonly kind: 'user-role'; readonly change: 'added' | 'removed'; readonly user: string; readonly role: string }
+  | { readonly kind: 'group-role'; readonly change: 'added' | 'removed'; readonly group: string; readonly role: string }
+  | { readonly kind: 'composite'; readonly change: 'added' | 'removed'; readonly role: string; readonly child: string }
+  | { readonly kind: 'attribute'; readonly change: 'edited'; readonly role: string; readonly attribute: string; readonly before: readonly string[] | null; readonly after: readonly string[] | null }
+  | { readonly kind: 'role'; readonly change: 'added' | 'removed'; readonly role: string }
+)
+
+/**
+ * A grant as seen on one side of a diff.
+ *
+ * @example
+ * ```ts
+ * import type { GrantState } from 'keycloak-permissions/review'
+ * const s: GrantState = { level: 'developer', via: ['dave → /developer → conda_store/conda_store_developer → nebari login: group → developer/*: developer'] }
+ * ```
+ */
+export interface GrantState {
+  readonly level: string
+  readonly via: readonly string[]
+}
+
+/**
+ * One permission gained, lost or changed (same resource, another level) for one user, with the
+ * realm changes that caused it (empty only when none of the compared facts explains it).
+ *
+ * @example
+ * ```ts
+ * import type { AccessChange } from 'keycloak-permissions/review'
+ * const show = (c: AccessChange) => `${c.user} ${c.change} ${c.component} ${c.resource}: ${c.causes.map((x) => x.description).join('; ')}`
+ * ```
+ */
+export interface AccessChange {
+  readonly user: string
+  readonly change: 'gained' | 'lost' | 'changed'
+  readonly component: string
+  readonly resource: string
+  readonly before?: GrantState
+  readonly after?: GrantState
+  readonly causes: readonly RealmChange[]
+}
+
+/**
+ * The result of {@link diffAccess}.
+ *
+ * @example
+ * ```ts
+ * import { diffAccess } from 'keycloak-permissions/review'
+ * const { changes, lint } = diffAccess(before, after)
+ * process.exitCode = changes.length > 0 ? 1 : 0
+ * ```
+ */
+export interface AccessDiff {
+  readonly changes: readonly AccessChange[]
+  readonly lint: { readonly introduced: readonly Diagnostic[]; readonly fixed: readonly Diagnostic[] }
+  /** Every realm change found, whether or not it changed a permission. */
+  readonly realmChanges: readonly RealmChange[]
+}
+
+interface UserFacts {
+  readonly groups: ReadonlySet<string>
+  /** The user's groups and their ancestors. */
+  readonly groupsWithAncestors: ReadonlySet<string>
+  readonly directRoles: ReadonlySet<string>
+  readonly effective: ReadonlySet<string>
+  readonly provenance: boolean
+}
+
+interface RealmFacts {
+  readonly users: Map<string, UserFacts>
+  /** Group → its directly mapped roles, for groups some reviewed user is in (or below). */
+  readonly groupRoles: Map<string, Set<string>>
+  /** Role → its direct composites, for roles whose children are known. */
+  readonly composites: Map<string, Set<string>>
+  readonly attributes: Map<string, RoleAttributes>
+  /** Roles known to exist (the catalogue when given; else the roles someone holds). */
+  readonly roles: Set<string>
+  readonly catalogue: boolean
+}
+
+function factsOf(input: ReviewInput): RealmFacts {
+  const users = new Map<string, UserFacts>()
+  const groupRoles = new Map<string, Set<string>>()
+  const composites = new Map<string, Set<string>>()
+  const attributes = new Map<string, RoleAttributes>()
+  const roles = new Set<string>()
+  const catalogue = input.roles !== undefined
+  for (const role of input.roles ?? []) {
+    const key = formatRole(role)
+    roles.add(key)
+    attributes.set(key, role.attributes)
+    if (role.composites) composites.set(key, new Set(role.composites.map(formatRole)))
+  }
+  for (const p of input.principals) users.set(p.username, userFacts(p, { groupRoles, composites, attributes, roles, catalogue }))
+  return { users, groupRoles, composites, attributes, roles, catalogue }
+}
+
+function userFacts(p: Principal, facts: Omit<RealmFacts, 'users'>): UserFacts {
+  const provenance = p.complete.provenance
+  const directRoles = new Set<string>()
+  const effective = new Set<string>()
+  const groupsWithAncestors = new Set<string>()
+  for (const g of p.groups) for (const a of groupWithAncestors(g)) groupsWithAncestors.add(a)
+  if (provenance) for (const g of groupsWithAncestors) if (!facts.groupRoles.has(g)) facts.groupRoles.set(g, new Set())
+  const all = [...p.realmRoles.map((r) => ({ key: formatRole({ name: r.name }), r })), ...Object.entries(p.clientRoles).flatMap(([client, list]) => list.map((r) => ({ key: formatRole({ client, name: r.name }), r })))]
+  for (const { key, r } of all) {
+    effective.add(key)
+    if (!facts.catalogue) {
+      facts.roles.add(key)
+      facts.attributes.set(key, r.attributes)
+      if (provenance && !facts.composites.has(key)) facts.composites.set(key, new Set())
+    }
+    if (!provenance) continue
+    for (const via of r.via) {
+      if (via.kind === 'direct' || via.kind === 'default') directRoles.add(key)
+      else if (via.kind === 'group') facts.groupRoles.get(via.group)?.add(key)
+      else if (!facts.catalogue) {
+        const parent = formatRole(via.parent)
+        const children = facts.composites.get(parent)
+        if (children) children.add(key)
+        else facts.composites.set(parent, new Set([key]))
+      }
+    }
+  }
+  return { groups: new Set(p.groups), groupsWithAncestors, directRoles, effective, provenance }
+}
+
+const sorted = (set: Iterable<string>) => [...set].sort()
+
+/**
+ * The realm changes between two snapshots. With role catalogues (`roles`) composites and attributes
+ * are compared for every role; without, for the roles the reviewed users hold. Group role mappings are
+ * compared for the groups some reviewed user is in (or below) on both sides; a principal without
+ * provenance contributes memberships and effective roles only.
+ *
+ * @example
+ * ```ts
+ * import { realmChanges } from 'keycloak-permissions/review'
+ * realmChanges(before, after).map((c) => c.description)
+ * // ['user bob added to group /developer', 'attribute scopes of conda_store/ml-team-scopes edited']
+ * ```
+ */
+export function realmChanges(before: ReviewInput, after: ReviewInput): RealmChange[] {
+  checkInput('before', before)
+  checkInput('after', after)
+  return changesBetween(factsOf(before), factsOf(after))
+}
+
+function changesBetween(a: RealmFacts, b: RealmFacts): RealmChange[] {
+  const out: RealmChange[] = []
+  for (const user of sorted(new Set([...a.users.keys(), ...b.users.keys()]))) {
+    const x = a.users.get(user)
+    const y = b.users.get(user)
+    if (!x || !y) {
+      const change = x ? 'removed' : 'added'
+      out.push({ kind: 'user', change, user, description: `user ${user} ${change}` })
+      continue
+    }
+    for (const g of sorted(y.groups)) if (!x.groups.has(g)) out.push({ kind: 'membership', change: 'added', user, group: g, description: `user ${user} added to group ${g}` })
+    for (const g of sorted(x.groups)) if (!y.groups.has(g)) out.push({ kind: 'membership', change: 'removed', user, group: g, description: `user ${user} removed from group ${g}` })
+    if (x.provenance && y.provenance) {
+      for (const r of sorted(y.directRoles)) if (!x.directRoles.has(r)) out.push({ kind: 'user-role', change: 'added', user, role: r, description: `role ${r} mapped to user ${user}` })
+      for (const r of sorted(x.directRoles)) if (!y.directRoles.has(r)) out.push({ kind: 'user-role', change: 'removed', user, role: r, description: `role ${r} unmapped from user ${user}` })
+    } else {
+      // Without provenance only the effective roles can be compared.
+      for (const r of sorted(y.effective)) if (!x.effective.has(r)) out.push({ kind: 'user-role', change: 'added', user, role: r, description: `role ${r} now effective for user ${user}` })
+      for (const r of sorted(x.effective)) if (!y.effective.has(r)) out.push({ kind: 'user-role', change: 'removed', user, role: r, description: `role ${r} no longer effective for user ${user}` })
+    }
+  }
+  for (const group of sorted(a.groupRoles.keys())) {
+    const x = a.groupRoles.get(group)!
+    const y = b.groupRoles.get(group)
+    if (!y) continue
+    for (const r of sorted(y)) if (!x.has(r)) out.push({ kind: 'group-role', change: 'added', group, role: r, description: `role ${r} added to group ${group}` })
+    for (const r of sorted(x)) if (!y.has(r)) out.push({ kind: 'group-role', change: 'removed', group, role: r, description: `role ${r} removed from group ${group}` })
+  }
+  const bothCatalogues = a.catalogue && b.catalogue
+  if (bothCatalogues) {
+    for (const r of sorted(b.roles)) if (!a.roles.has(r)) out.push({ kind: 'role', change: 'added', role: r, description: `role ${r} created` })
+    for (const r of sorted(a.roles)) if (!b.roles.has(r)) out.push({ kind: 'role', change: 'removed', role: r, description: `role ${r} deleted` })
+  }
+  for (const role of sorted(a.composites.keys())) {
+    const x = a.composites.get(role)!
+    const y = b.composites.get(role)
+    if (!y) continue
+    for (const c of sorted(y)) if (!x.has(c)) out.push({ kind: 'composite', change: 'added', role, child: c, description: `${c} added to composite role ${role}` })
+    for (const c of sorted(x)) if (!y.has(c)) out.push({ kind: 'composite', change: 'removed', role, child: c, description: `${c} removed from composite role ${role}` })
+  }
+  for (const role of sorted(a.attributes.keys())) {
+    const x = a.attributes.get(role)!
+    const y = b.attributes.get(role)
+    if (!y) continue
+    for (const key of sorted(new Set([...Object.keys(x), ...Object.keys(y)]))) {
+      const before = Object.hasOwn(x, key) ? x[key]! : null
+      const after = Object.hasOwn(y, key) ? y[key]! : null
+      if (JSON.stringify(before) === JSON.stringify(after)) continue
+      out.push({ kind: 'attribute', change: 'edited', role, attribute: key, before, after, description: `attribute ${key} of ${role} edited: ${JSON.stringify(before)} → ${JSON.stringify(after)}` })
+    }
+  }
+  return out
+}
+
+/** The realm changes that can have changed this grant of this user (see {@link diffAccess}). */
+function causesOf(user: string, grants: readonly (AccessGrant | undefined)[], changes: readonly RealmChange[], a: RealmFacts, b: RealmFacts): RealmChange[] {
+  const roles = new Set<string>()
+  const groups = new Set<string>()
+  for (const g of grants) {
+    for (const r of g?.roles ?? []) roles.add(r)
+    for (const x of g?.groups ?? []) groups.add(x)
+  }
+  const ua = a.users.get(user)
+  const ub = b.users.get(user)
+  const inGroup = (g: string) => ua?.groupsWithAncestors.has(g) === true || ub?.groupsWithAncestors.has(g) === true
+  const holds = (r: string) => ua?.effective.has(r) === true || ub?.effective.has(r) === true
+  const touches = (c: RealmChange, strict: boolean): boolean => {
+    switch (c.kind) {
+      case 'user':
+        return c.user === user
+      case 'membership':
+        return c.user === user && (!strict || groups.has(c.group))
+      case 'user-role':
+        return c.user === user && (!strict || roles.has(c.role))
+      case 'group-role':
+        return inGroup(c.group) && (!strict || roles.has(c.role))
+      case 'composite':
+        return holds(c.role) && (!strict || roles.has(c.child) || roles.has(c.role))
+      case 'attribute':
+      case 'role':
+        return strict ? roles.has(c.role) : holds(c.role)
+    }
+  }
+  const strict = changes.filter((c) => touches(c, true))
+  return strict.length > 0 ? strict : changes.filter((c) => touches(c, false))
+}
+
+const grantKey = (g: { component: string; resource: string }) => `${g.component}\u0000${g.resource}`
+const diagnosticKey = (d: Diagnostic) => JSON.stringify([d.severity, d.code, d.message, d.subject.role ? formatRole(d.subject.role) : '', d.subject.attribute ?? '', d.subject.item ?? ''])
+
+function checkInput(name: string, input: ReviewInput): void {
+  if (input === null || typeof input !== 'object' || !Array.isArray(input.principals)) throw new InvalidOptionsError(`${name}.principals`, 'must be an array of principals')
+}
+
+/**
+ * Compares two realm snapshots (e.g. two realm exports, or a live Keycloak and a proposed export):
+ * every permission gained, lost or changed per user — the grants of {@link accessMatrix} compared by
+ * component and resource, `changed` when the level differs — each with the realm changes that caused
+ * it (those whose role or group lies on the grant's chains before or after, falling back to every change
+ * touching the user), and the lint diagnostics introduced or fixed. Pass precomputed matrices in
+ * `matrices` to avoid computing them twice.
+ *
+ * @example
+ * ```ts
+ * import { RealmExportSource } from 'keycloak-permissions/keycloak'
+ * import { diffAccess } from 'keycloak-permissions/review'
+ * const snapshot = (s: RealmExportSource) => ({ principals: s.usernames().map((u) => s.resolveSync(u)), roles: s.roles() })
+ * const diff = diffAccess(snapshot(await RealmExportSource.fromFile('old.json')), snapshot(await RealmExportSource.fromFile('new.json')))
+ * for (const c of diff.changes) console.log(c.user, c.change, c.component, c.resource, c.causes.map((x) => x.description))
+ * ```
+ */
+export function diffAccess(
+  before: ReviewInput,
+  after: ReviewInput,
+  options: AccessMatrixOptions & { readonly matrices?: { readonly before: AccessMatrix; readonly after: AccessMatrix } } = {},
+): AccessDiff {
+  checkInput('before', before)
+  checkInput('after', after)
+  const { matrices, ...matrixOptions } = options
+  const mb = matrices?.before ?? accessMatrix(before, matrixOptions)
+  const ma = matrices?.after ?? accessMatrix(after, matrixOptions)
+  const fa = factsOf(before)
+  const fb = factsOf(after)
+  const realm = changesBetween(fa, fb)
+  const rowsBefore = new Map(mb.users.map((u) => [u.user, u]))
+  const rowsAfter = new Map(ma.users.map((u) => [u.user, u]))
+  const changes: AccessChange[] = []
+  for (const user of sorted(new Set([...rowsBefore.keys(), ...rowsAfter.keys()]))) {
+    const old = new Map((rowsBefore.get(user)?.grants ?? []).map((g) => [grantKey(g), g]))
+    const now = new Map((rowsAfter.get(user)?.grants ?? []).map((g) => [grantKey(g), g]))
+    // A user's relevant changes are computed once; each grant then picks its own.
+    const mine = realm.filter((c) => c.kind !== 'user' || c.user === user)
+    const push = (change: AccessChange['change'], x: AccessGrant | undefined, y: AccessGrant | undefined) => {
+      const g = (x ?? y)!
+      changes.push({
+        user,
+        change,
+        component: g.component,
+        resource: g.resource,
+        ...(x ? { before: { level: x.level, via: x.via } } : {}),
+        ...(y ? { after: { level: y.level, via: y.via } } : {}),
+        causes: causesOf(user, [x, y], mine, fa, fb),
+      })
+    }
+    for (const [key, x] of old) {
+      const y = now.get(key)
+      if (!y) push('lost', x, undefined)
+      else if (y.level !== x.level) push('changed', x, y)
+    }
+    for (const [key, y] of now) if (!old.has(key)) push('gained', undefined, y)
+  }
+  const lintBefore = new Map(mb.diagnostics.map((d) => [diagnosticKey(d), d]))
+  const lintAfter = new Map(ma.diagnostics.map((d) => [diagnosticKey(d), d]))
+  return {
+    changes,
+    lint: {
+      introduced: [...lintAfter].filter(([k]) => !lintBefore.has(k)).map(([, d]) => d),
+      fixed: [...lintBefore].filter(([k]) => !lintAfter.has(k)).map(([, d]) => d),
+    },
+    realmChanges: realm,
+  }
+}
