@@ -76,6 +76,15 @@ function checkRequest(flags: CheckFlags): CheckRequest {
   return { user: flags.user, jupyterhub: { scope: flags.jupyterhub!, ...(resource ? { resource } : {}) } }
 }
 
+/** `--environments FILE` or `--conda-store URL` (its token from CONDA_STORE_TOKEN, never argv). */
+function environmentSpec(flags: { environments?: string; condaStore?: string }): EnvironmentSourceSpec | undefined {
+  if (flags.environments !== undefined && flags.condaStore !== undefined) throw new UsageError('use either --environments FILE or --conda-store URL')
+  if (flags.environments !== undefined) return { file: flags.environments }
+  if (flags.condaStore === undefined) return undefined
+  const token = process.env['CONDA_STORE_TOKEN']
+  return { url: flags.condaStore, ...(token ? { token } : {}) }
+}
+
 function addCheckOptions(command: Command): Command {
   return addSourceOptions(command)
     .requiredOption('--user <username>', 'the user to check')
@@ -133,14 +142,8 @@ export function buildProgram(): Command {
       .option('--listed', "conda-store's own listing (any binding) instead of readable")
       .option('--json', 'print JSON: { user, environments: [{ namespace, name, reason }] }'),
   ).action(async (flags: CommonFlags & { user?: string; allUsers?: boolean; environments?: string; condaStore?: string; listed?: boolean }) => {
-    if (flags.environments !== undefined && flags.condaStore !== undefined) throw new UsageError('use either --environments FILE or --conda-store URL')
     if ((flags.user === undefined) === (flags.allUsers !== true)) throw new UsageError('give --user USERNAME or --all-users')
-    const spec: EnvironmentSourceSpec | undefined =
-      flags.environments !== undefined
-        ? { file: flags.environments }
-        : flags.condaStore !== undefined
-          ? { url: flags.condaStore, ...(process.env['CONDA_STORE_TOKEN'] ? { token: process.env['CONDA_STORE_TOKEN'] } : {}) }
-          : undefined
+    const spec = environmentSpec(flags)
     const engine = await openEngine(flags, spec)
     const out = createOutput(flags.json === true)
     const users = flags.allUsers ? engine.usernames() : [flags.user!]
@@ -225,12 +228,7 @@ export function buildProgram(): Command {
   ).action(async (flags: CommonFlags & { port: string; host: string; environments?: string; condaStore?: string }) => {
     const port = Number(flags.port)
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be an integer 0-65535, got ${flags.port}`)
-    const spec: EnvironmentSourceSpec | undefined =
-      flags.environments !== undefined
-        ? { file: flags.environments }
-        : flags.condaStore !== undefined
-          ? { url: flags.condaStore, ...(process.env['CONDA_STORE_TOKEN'] ? { token: process.env['CONDA_STORE_TOKEN'] } : {}) }
-          : undefined
+    const spec = environmentSpec(flags)
     const engine = await openEngine(flags, spec)
     const { createDecisionServer } = await import('./serve.js')
     const callerToken = process.env['KEYCLOAK_PERMISSIONS_CALLER_TOKEN']

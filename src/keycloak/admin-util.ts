@@ -1,5 +1,5 @@
 /**
- * Internal helpers shared by the Admin API source and its token provider (not exported publicly).
+ * Internal helpers shared by the Keycloak sources and the token provider (not exported publicly).
  *
  * @module
  * @internal

@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache'
 import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
 import { InvalidInputError, InvalidOptionsError, TokenRejectedError } from '../core/errors.js'
+import { abortable } from './admin-util.js'
 import type { Principal, RoleAttributes, RoleRef, TokenInfo } from '../core/principal.js'
 import { checkClaims, normalizeValidationOptions, principalFromClaims, tokenInfoFromClaims, type PrincipalFromClaimsOptions } from './claims.js'
 import type { RoleCatalogue, ResolveOptions } from './source.js'
@@ -312,7 +313,7 @@ export class TokenSource {
     const maps = new Map<string, ReadonlyMap<string, RoleAttributes> | undefined>()
     await Promise.all(
       keys.map(async (key) => {
-        const entry = await untilAborted(cache.fetch(key), options?.signal)
+        const entry = await abortable(cache.fetch(key), options?.signal)
         maps.set(key, entry?.roles)
       }),
     )
@@ -469,21 +470,3 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  signal.throwIfAborted()
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
-}
