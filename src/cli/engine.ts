@@ -19,6 +19,7 @@ import {
   type CondaStorePermission,
 } from '../conda-store/index.js'
 import {
+  defineCustomScopes,
   expandScopes,
   hasScope,
   jupyterhubPrincipal,
@@ -27,6 +28,7 @@ import {
   sharedDirectories,
   validateScopes,
   type ExpandedScope,
+  type ScopeOptions,
 } from '../jupyterhub/index.js'
 import { explainRoute, stacPolicy, workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
 import { defineComponent, type Component } from '../components/index.js'
@@ -106,11 +108,32 @@ export interface CheckOutcome {
   readonly chain: string
 }
 
+/**
+ * Reads JupyterHub custom scope definitions (JSON: `{ "custom:…": { "description": …, "subscopes"?: [...] } }`)
+ * and builds the scope options; JupyterHub's own messages on invalid definitions.
+ */
+export async function loadJupyterHubOptions(file: string | undefined, version: 5 | 6 | undefined): Promise<ScopeOptions> {
+  const base: ScopeOptions = version !== undefined ? { jupyterhubVersion: version } : {}
+  if (file === undefined) return base
+  let json: unknown
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'))
+  } catch (err) {
+    throw new InvalidInputError('custom scope definitions', '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new InvalidInputError('custom scope definitions', '', 'expected an object of { "custom:name": { "description": … } }')
+  }
+  return { ...base, customScopes: defineCustomScopes(json as never, base) }
+}
+
 /** The engine's configuration. */
 export interface EngineOptions {
   readonly source: CliSource
   readonly components?: readonly Component[]
   readonly environments?: EnvironmentSourceSpec
+  /** JupyterHub version and custom scopes (`--jupyterhub-version`, `--custom-scopes FILE`). */
+  readonly jupyterhub?: ScopeOptions
 }
 
 /** Answers every CLI and HTTP question from one source. */
@@ -119,6 +142,7 @@ export class Engine {
   readonly #components: ReadonlyMap<string, Component>
   readonly #environments: EnvironmentSourceSpec | undefined
   readonly #policies: Record<'workspaces' | 'stac', RoutePolicy>
+  readonly #hub: ScopeOptions
   #environmentList: Promise<CondaStoreEnvironment[]> | undefined
   #environmentListAt = 0
 
@@ -127,6 +151,7 @@ export class Engine {
     this.#components = new Map((options.components ?? []).map((c) => [c.name, c]))
     this.#environments = options.environments
     this.#policies = { workspaces: workspaceApiPolicy(), stac: stacPolicy() }
+    this.#hub = options.jupyterhub ?? {}
   }
 
   /** The source's description, e.g. `bundled example realm`. */
@@ -156,7 +181,7 @@ export class Engine {
     const diagnostics: Diagnostic[] = [...principal.diagnostics]
     const conda = condaStorePermissionsFor(principal)
     diagnostics.push(...conda.diagnostics)
-    const hub = jupyterhubPrincipal(principal)
+    const hub = jupyterhubPrincipal(principal, this.#hub)
     diagnostics.push(...hub.diagnostics)
     const shared = sharedDirectories(principal)
     diagnostics.push(...shared.diagnostics)
@@ -286,7 +311,7 @@ export class Engine {
   /** Every diagnostic for every role attribute the source can see. */
   async lint(): Promise<Diagnostic[]> {
     const roles = await this.#roles()
-    const diagnostics: Diagnostic[] = [...lintCondaStoreRoles(roles), ...lintJupyterHubRoles(roles)]
+    const diagnostics: Diagnostic[] = [...lintCondaStoreRoles(roles), ...lintJupyterHubRoles(roles, this.#hub)]
     for (const component of this.#components.values()) diagnostics.push(...component.lint(roles))
     return diagnostics
   }
@@ -306,7 +331,7 @@ export class Engine {
 
   #checkJupyterHub(principal: Principal, request: { scope: string; resource?: { kind: string; value: string } }): CheckOutcome {
     try {
-      validateScopes([request.scope])
+      validateScopes([request.scope], this.#hub)
     } catch (err) {
       throw new UsageError((err as Error).message)
     }
@@ -317,7 +342,7 @@ export class Engine {
       if (scope.includes('!')) throw new UsageError('give either a filtered scope or --resource, not both')
       scope = `${scope}!${request.resource.kind}=${request.resource.value}`
     }
-    const hub = jupyterhubPrincipal(principal)
+    const hub = jupyterhubPrincipal(principal, this.#hub)
     const source = this.#source.realmExport
     const groupsOf = (username: string): string[] => {
       if (!source) return []
@@ -331,7 +356,7 @@ export class Engine {
     const trace: TraceStep[] = [{ kind: 'user', label: principal.username }]
     if (hub.loginRejected) trace.push({ kind: 'note', label: 'JupyterHub login rejected under Nebari rules: no scopes' })
     const granting = Object.entries(hub.roleScopes)
-      .filter(([, scopes]) => scopes.length > 0 && hasScope(scope as ExpandedScope, expandScopes([...scopes], { owner: { kind: 'user', name: principal.username } }), { groupsOf }))
+      .filter(([, scopes]) => scopes.length > 0 && hasScope(scope as ExpandedScope, expandScopes([...scopes], { owner: { kind: 'user', name: principal.username } }, this.#hub), { groupsOf }))
       .map(([name]) => name)
     for (const name of granting) trace.push({ kind: 'role', label: name, data: { scopes: hub.roleScopes[name] } })
     trace.push({ kind: 'resource', label: scope })

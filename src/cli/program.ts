@@ -6,11 +6,13 @@ import { EXIT, UsageError } from './errors.js'
 import { createOutput, style, type Output } from './output.js'
 import { printPrincipal } from './resolve.js'
 import { openSource, type SourceFlags } from './sources.js'
-import { Engine, decisionJson, loadComponents, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
+import { Engine, decisionJson, loadComponents, loadJupyterHubOptions, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
 
 interface CommonFlags extends SourceFlags {
   json?: boolean
   components?: string
+  customScopes?: string
+  jupyterhubVersion?: string
 }
 
 interface CheckFlags extends CommonFlags {
@@ -29,6 +31,8 @@ function addSourceOptions(command: Command): Command {
     .option('--realm-name <name>', 'the realm to read on the live Keycloak')
     .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
     .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+    .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
+    .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
     .option('--redis <url>', 'live Keycloak: share cached principals and the admin-event watcher across replicas')
     .option('--watch-admin-events', 'live Keycloak: apply role changes within seconds from Keycloak admin events')
     .option('--live-roles', 'live Keycloak: tokens only authenticate; roles come from the cached Admin API')
@@ -42,7 +46,11 @@ const openEngines: Engine[] = []
 async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<Engine> {
   const source = await openSource(flags)
   const components = flags.components !== undefined ? await loadComponents(flags.components) : []
-  const engine = new Engine({ source, components, ...(environments ? { environments } : {}) })
+  if (flags.jupyterhubVersion !== undefined && flags.jupyterhubVersion !== '5' && flags.jupyterhubVersion !== '6') {
+    throw new UsageError(`--jupyterhub-version must be 5 or 6, got ${flags.jupyterhubVersion}`)
+  }
+  const jupyterhub = await loadJupyterHubOptions(flags.customScopes, flags.jupyterhubVersion === undefined ? undefined : flags.jupyterhubVersion === '6' ? 6 : 5)
+  const engine = new Engine({ source, components, jupyterhub, ...(environments ? { environments } : {}) })
   openEngines.push(engine)
   return engine
 }
@@ -268,6 +276,8 @@ export function buildProgram(): Command {
     .option('--realm-name <name>', 'the realm to read on the live Keycloak')
     .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
     .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+    .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
+    .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
     .option('--users <list>', 'only these users (comma-separated)')
     .option('--group <path>', 'only the members of a group and its subgroups (on either side)')
     .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON): compare readable environments too')

@@ -162,3 +162,23 @@ describe('bad input: one line naming the problem, exit 2, no stack trace', () =>
   it('an environment list that is not a conda-store page', () =>
     bad(['envs', '--user', 'alice', '--environments', tempFile('e.json', '{"status":"ok"}')], /environment list.*data/))
 })
+
+describe('JupyterHub custom scopes from a definitions file', () => {
+  const realm = 'examples/jupyterhub-collaboration/realm.json'
+  it('without the definitions, a role using custom:rtc:write is rejected with JupyterHub\'s message', () => {
+    const codes = cli(['lint', '--realm', realm, '--json']).json().diagnostics.map((d: any) => d.code)
+    expect(codes).toContain('JUPYTERHUB_ROLE_SCOPES_REJECTED')
+  })
+  it('with them, the role is valid and its scope is held', () => {
+    const defs = tempFile('scopes.json', JSON.stringify({ 'custom:rtc:write': { description: 'Edit shared notebooks' } }))
+    const codes = cli(['lint', '--realm', realm, '--custom-scopes', defs, '--json']).json().diagnostics.map((d: any) => d.code)
+    expect(codes).not.toContain('JUPYTERHUB_ROLE_SCOPES_REJECTED')
+  })
+  it('bad definitions and versions are input errors', () => {
+    const bad = tempFile('bad-scopes.json', JSON.stringify({ 'rtc:write': { description: 'no custom: prefix' } }))
+    const r = cli(['lint', '--realm', realm, '--custom-scopes', bad])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/custom:/)
+    expect(cli(['lint', '--jupyterhub-version', '7']).status).toBe(2)
+  })
+})
