@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Packaging checks on the packed tarball (run after `npm run build`):
+// Packaging checks on the packed tarball (run after `npm run build`; packing skips the prepare script):
 //   1. publint and @arethetypeswrong/cli on the .tgz;
 //   2. the tarball installed into a fresh project: every subpath of package.json "exports" resolves
 //      from both `import` and `require`, and exports what its module is for; the `bin` runs.
@@ -27,12 +27,12 @@ const check = (name, fn) => {
 }
 const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
-const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work]))
+const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]))
 const tarball = join(work, packed[0].filename)
 console.log(`packed ${packed[0].filename}: ${packed[0].files.length} files, ${packed[0].size} bytes`)
 
 check('publint (strict) on the tarball', () => run(join(root, 'node_modules/.bin/publint'), ['run', tarball, '--strict']))
-check('arethetypeswrong on the tarball', () => run(join(root, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii']))
+check('arethetypeswrong (node16 profile: Node >= 20 resolves exports) on the tarball', () => run(join(root, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii', '--profile', 'node16']))
 
 // A fresh consumer project with the tarball installed from the registry's dependencies.
 const consumer = join(work, 'consumer')
@@ -51,6 +51,8 @@ const markers = {
   './express': 'keycloakMiddleware',
   './fastify': 'keycloakPlugin',
   './hono': 'keycloakHono',
+  './redis': 'RedisPrincipalCache',
+  './review': 'accessMatrix',
 }
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json')
 for (const subpath of subpaths) {
