@@ -131,7 +131,9 @@ describe.skipIf(!hasChromium)('HTML report in a real browser (chromium via playw
     await page.locator('#wrap').evaluate((el) => el.scrollBy(600, 5000))
     expect((await header.boundingBox())!.y).toBe(before)
     await page.locator('#wrap').evaluate((el) => el.scrollTo(600, 0))
-    expect((await firstUser.boundingBox())!.x).toBe(userX)
+    // Rows are rendered on scroll (virtualised): wait for the first one before measuring it.
+    await page.waitForSelector('#matrix tbody th:text-is("user-0000")')
+    await expect.poll(async () => (await firstUser.boundingBox())?.x).toBe(userX)
     await filter(page, 'user-0042', 1)
     const expected = await page.evaluate(() => {
       const data = JSON.parse(document.getElementById('review-data')!.textContent!)
