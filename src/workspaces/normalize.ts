@@ -79,12 +79,8 @@ export interface NormalizedPath {
  * ```
  */
 export function normalizeRequestPath(target: string): NormalizedPath | AmbiguousPath {
-  if (isPlain(target)) {
-    // Fast path (no query, fragment, escape, dot or empty segment): the segments are the split target.
-    const segments = target.split('/')
-    segments.shift()
-    return { ok: true, segments, path: target }
-  }
+  const plain = plainSegments(target)
+  if (plain !== undefined) return { ok: true, segments: plain, path: target }
   let end = target.length
   const hash = target.indexOf('#')
   if (hash !== -1) end = hash
@@ -118,23 +114,28 @@ const CHAR_CLASS = (() => {
 })()
 
 /**
- * Whether a target is already normal: starts with `/`, and has no `%`, `\\`, NUL, `;`, `?`, `#`,
- * non-ASCII character, dot-only segment, empty segment or trailing slash.
+ * The fast path, in one pass: a target of plain segments only (no query, fragment, escape, NUL, `;`,
+ * backslash, non-ASCII, dot-only or empty segment) is its own normal form; returns its segments, or
+ * undefined when the full algorithm must decide.
  */
-function isPlain(target: string): boolean {
-  if (target.charCodeAt(0) !== 0x2f) return false
+function plainSegments(target: string): string[] | undefined {
+  if (target.charCodeAt(0) !== 0x2f) return undefined
+  const segments: string[] = []
+  let start = 1
   let dotsOnly = true
-  for (let i = 1; i < target.length; i++) {
-    const c = target.charCodeAt(i)
-    if (c > 0x7e) return false
+  for (let i = 1; i <= target.length; i++) {
+    const c = i === target.length ? 0x2f : target.charCodeAt(i)
+    if (c > 0x7e) return undefined
     const k = CHAR_CLASS[c]!
     if (k === 0) dotsOnly = false
     else if (k === 2) {
-      if (dotsOnly) return false
+      if (dotsOnly) return undefined
+      segments.push(target.slice(start, i))
+      start = i + 1
       dotsOnly = true
-    } else if (k === 1) return false
+    } else if (k === 1) return undefined
   }
-  return !dotsOnly
+  return segments
 }
 
 function refuse(detail: AmbiguousPathDetail, segment?: string): AmbiguousPath {
