@@ -35,15 +35,8 @@ export interface ReportFlags extends SourceFlags {
   out?: string
 }
 
-/** Flags of `diff`. */
-export interface DiffFlags extends SourceFlags {
-  users?: string
-  group?: string
-  environments?: string
-  components?: string
-  format?: string
-  json?: boolean
-  out?: string
+/** Flags of `diff`: those of `report`, and whether new lint errors fail the gate. */
+export interface DiffFlags extends ReportFlags {
   failOnLint?: boolean
 }
 
