@@ -65,26 +65,23 @@ start() {
   launch
 }
 
-stop() {
+# Ends the server with SIGNAL, waiting up to 30 s for it to exit, then SIGKILL. kc.sh execs java,
+# but be thorough: signal its children too.
+terminate() {
+  local signal=$1
   [ -f "$KC_RUN/pid" ] || return 0
   local pid; pid=$(cat "$KC_RUN/pid")
-  # kc.sh execs java, but be thorough: stop the process group's java child too.
-  pkill -TERM -P "$pid" 2>/dev/null || true
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  pkill "-$signal" -P "$pid" 2>/dev/null || true
+  kill "-$signal" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$KC_RUN/pid"
 }
 
+stop() { terminate TERM; }
+
 # Kills the server at once (SIGKILL), as a crash would: the outage tests use it.
-kill_now() {
-  [ -f "$KC_RUN/pid" ] || return 0
-  local pid; pid=$(cat "$KC_RUN/pid")
-  pkill -KILL -P "$pid" 2>/dev/null || true
-  kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  rm -f "$KC_RUN/pid"
-}
+kill_now() { terminate KILL; }
 
 status() {
   if [ -f "$KC_RUN/pid" ] && kill -0 "$(cat "$KC_RUN/pid")" 2>/dev/null; then
