@@ -160,6 +160,13 @@ export interface Principal {
   readonly userId: string | undefined
   /** Lower-case username. */
   readonly username: string
+  /**
+   * `false` when the source knows the account is disabled in Keycloak (realm export `"enabled": false`,
+   * Admin API `enabled: false`). Absent when the account is enabled or the source cannot tell (a token:
+   * Keycloak issues none to a disabled account). Components deny a disabled principal with
+   * `USER_DISABLED` unless the caller opts out explicitly.
+   */
+  readonly enabled?: boolean
   readonly groups: readonly string[]
   readonly realmRoles: readonly EffectiveRole[]
   /** Per `clientId`, the effective client roles (clients with no effective role are absent). */
