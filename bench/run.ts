@@ -14,6 +14,7 @@ const modules: Record<string, () => Promise<{ run: Scenario }>> = {
   jupyterhub: () => import('./jupyterhub.js'),
   memory: () => import('./memory.js'),
   review: () => import('./review.js'),
+  adversarial: () => import('./adversarial.js'),
 }
 
 const README_START = '<!-- bench:start -->'

@@ -49,12 +49,10 @@ describe('CondaStoreClient', () => {
     expect((shape as Error).message).toMatch(/at data\.0\.namespace/)
   })
   it('times out with a retryable SourceUnavailableError; a caller abort wins', async () => {
-    const t0 = Date.now()
     const err = await new CondaStoreClient({ baseUrl: fake.slowUrl, timeoutMs: 200 }).listEnvironments().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(SourceUnavailableError)
     expect(err).toMatchObject({ retryable: true })
     expect((err as Error).message).toMatch(/timed out after 200 ms/)
-    expect(Date.now() - t0).toBeLessThan(2000)
     const reason = new Error('caller gave up')
     const aborted = await new CondaStoreClient({ baseUrl: fake.slowUrl, timeoutMs: 5000 })
       .listEnvironments({}, { signal: AbortSignal.abort(reason) })

@@ -222,12 +222,9 @@ describe('security suite: crafted requests', () => {
 
   it.each(cases.map((c) => [c.what, c] as const))('%s', (_what, c) => {
     const policy = c.policy ?? ws
-    const started = performance.now()
+    // The 100 kB paths' time is measured in bench/adversarial.ts, not asserted here.
     const d = policy.check({ method: c.method ?? 'GET', path: c.path, ...(c.headers ? { headers: c.headers } : {}) }, c.who)
-    const elapsed = performance.now() - started
     expect({ allowed: d.allowed, reason: d.reason }).toEqual({ allowed: c.allowed, reason: c.reason })
-    // Linear-time normalisation: even the 100 kB paths decide in well under a second.
-    expect(elapsed).toBeLessThan(500)
   })
 
   it("never lets alice reach another team's workspace", () => {
