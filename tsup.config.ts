@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 /** Public subpaths (package.json "exports"), each built from src/<name>/index.ts. */
-export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 'components', 'express', 'fastify', 'hono', 'redis', 'review'] as const
+export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 'components', 'express', 'fastify', 'hono', 'redis', 'review', 'config'] as const
 
 const entry: Record<string, string> = { index: 'src/index.ts' }
 for (const name of subpaths) entry[`${name}/index`] = `src/${name}/index.ts`

@@ -53,6 +53,7 @@ const markers = {
   './hono': 'keycloakHono',
   './redis': 'RedisPrincipalCache',
   './review': 'accessMatrix',
+  './config': 'loadConfig',
 }
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json')
 for (const subpath of subpaths) {
