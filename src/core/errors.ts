@@ -190,7 +190,7 @@ export class InsufficientPermissionsError extends KeycloakPermissionsError {
 }
 
 /**
- * Why a token was rejected (the decision reasons of the workspace reference, §5).
+ * Why a token was rejected (the decision reasons of docs/semantics/workspaces.md §5).
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 /**
  * Pure, synchronous functions over access-token claims that were already verified (by
- * {@link TokenSource}, a gateway, or a test vector): the claim checks of the workspace reference
- * (§4, in that order) and the mapping from claims to a {@link Principal}.
+ * {@link TokenSource}, a gateway, or a test vector): the claim checks of
+ * docs/semantics/workspaces.md §4 (in that order) and the mapping from claims to a {@link Principal}.
  *
  * @module
  */

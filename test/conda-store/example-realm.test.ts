@@ -2,7 +2,7 @@
  * "Which environments can this user use?" end to end on the bundled example realm:
  * RealmExportSource → principal → Nebari login bindings → a local conda-store's environment list →
  * the environments each user may use, each with its reason. Expected bindings are the derived
- * outputs of ../shared/reference/realm/example-realm.expected.json (copied to test/fixtures/) (users.*.derived.nebariCondaStore).
+ * outputs of test/fixtures/example-realm.expected.json (users.*.derived.nebariCondaStore).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RealmExportSource } from '../../src/keycloak/index.js'

@@ -1,4 +1,4 @@
-/** One line of a reference vector file (../shared/reference/README.md, "Vector files"). */
+/** One line of a reference vector file (docs/semantics/README.md, "Vector files"). */
 export interface Vector {
   id: string
   kind: string

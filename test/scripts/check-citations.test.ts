@@ -77,3 +77,13 @@ describe('scripts/check-citations.mjs', () => {
     expect(result.findings).toEqual([expect.objectContaining({ code: 'NO_PREFIX', cited: 'keycloak.md §6' })])
   })
 })
+
+describe('this repository', () => {
+  it('cites only sections that exist in docs/semantics/', () => {
+    const { status, result } = runScript<Result>('check-citations.mjs', [])
+    expect(result.findings).toEqual([])
+    expect(status).toBe(0)
+    expect(result.specFiles).toEqual(expect.arrayContaining(['README.md', 'conda-store.md', 'jupyterhub.md', 'keycloak.md', 'nebari.md', 'performance.md', 'workspaces.md']))
+    expect(result.citations.length).toBeGreaterThan(60)
+  })
+})
