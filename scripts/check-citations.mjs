@@ -20,11 +20,12 @@
  *   node scripts/check-citations.mjs                       # src/ and test/ of this repository
  *   node scripts/check-citations.mjs --root DIR            # another tree (used by the tests)
  *   node scripts/check-citations.mjs --require-prefix      # also require docs/semantics/ in every citation
+ *   node scripts/check-citations.mjs --fix                 # write docs/semantics/ in front of bare spec file names
  *   node scripts/check-citations.mjs --json                # machine-readable result
  *
  * Exit status: 0 when every citation resolves, 1 when one does not, 2 on a usage error.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
@@ -36,17 +37,18 @@ const EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx']
 
 function usage(message) {
   process.stderr.write(
-    `check-citations: ${message}\nusage: node scripts/check-citations.mjs [--root DIR] [--require-prefix] [--json]\n`,
+    `check-citations: ${message}\nusage: node scripts/check-citations.mjs [--root DIR] [--require-prefix] [--fix] [--json]\n`,
   )
   process.exit(2)
 }
 
 function parseArgs(argv) {
-  const args = { root: HERE, requirePrefix: false, json: false }
+  const args = { root: HERE, requirePrefix: false, json: false, fix: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') args.json = true
     else if (a === '--require-prefix') args.requirePrefix = true
+    else if (a === '--fix') args.fix = true
     else if (a === '--root') {
       const dir = argv[++i]
       if (dir === undefined) usage('--root needs a directory')
@@ -146,6 +148,7 @@ function lineOf(text, pos) {
 export function checkText(fileName, text, spec, { requirePrefix = false } = {}) {
   const findings = []
   const citations = []
+  const fixes = [] // offsets where `docs/semantics/` belongs in front of a bare spec file name
   let current // the spec file cited last in this source file
   for (const comment of commentsOf(fileName, text)) {
     const at = (offset) => lineOf(text, comment.pos + offset)
@@ -160,7 +163,15 @@ export function checkText(fileName, text, spec, { requirePrefix = false } = {}) 
         // A Markdown file that is not a spec (docs/cli.md, CHANGELOG.md) is not a citation, unless it
         // carries a section number, which only spec files have.
         if (list === undefined && !(isSpecName && dir === 'docs/semantics/')) {
-          if (isSpecName && inSpecDir) current = name
+          if (isSpecName && inSpecDir) {
+            current = name
+            // A spec file named without a section (`(jupyterhub.md` at a line end, its `§14` on the next
+            // line) is a citation too; README.md without a section usually means the project's README.
+            if (dir === '' && !/^(README|upstream-parity)\.md$/.test(name)) {
+              fixes.push(comment.pos + m.index)
+              if (requirePrefix) findings.push({ code: 'NO_PREFIX', line: at(m.index), cited: name, message: `cite it as docs/semantics/${name}` })
+            }
+          }
           continue
         }
         if (!isSpecName && list === undefined) continue
@@ -170,6 +181,7 @@ export function checkText(fileName, text, spec, { requirePrefix = false } = {}) 
           continue
         }
         current = name
+        if (dir === '') fixes.push(comment.pos + m.index)
         if (requirePrefix && dir !== 'docs/semantics/') {
           findings.push({ code: 'NO_PREFIX', line: at(m.index), cited, message: `cite it as docs/semantics/${name}` })
         }
@@ -197,7 +209,14 @@ export function checkText(fileName, text, spec, { requirePrefix = false } = {}) 
       }
     }
   }
-  return { findings, citations }
+  return { findings, citations, fixes }
+}
+
+/** `text` with `docs/semantics/` inserted at each offset of `fixes`. */
+export function applyFixes(text, fixes) {
+  let out = text
+  for (const at of [...fixes].sort((a, b) => b - a)) out = `${out.slice(0, at)}docs/semantics/${out.slice(at)}`
+  return out
 }
 
 /** Checks every source file under root/src and root/test. */
@@ -205,20 +224,31 @@ export function checkTree(root, options = {}) {
   const spec = loadSpec(root)
   const findings = []
   const citations = []
+  const fixed = []
   for (const file of listSources(root)) {
     const rel = relative(root, file).split(sep).join('/')
-    const result = checkText(rel, readFileSync(file, 'utf8'), spec, options)
+    const text = readFileSync(file, 'utf8')
+    const result = checkText(rel, text, spec, options)
+    if (options.fix && result.fixes.length > 0) {
+      writeFileSync(file, applyFixes(text, result.fixes))
+      fixed.push({ file: rel, count: result.fixes.length })
+      // Report what remains after the rewrite.
+      const again = checkText(rel, readFileSync(file, 'utf8'), spec, options)
+      result.findings = again.findings
+      result.citations = again.citations
+    }
     for (const f of result.findings) findings.push({ file: rel, ...f })
     for (const c of result.citations) citations.push({ source: rel, ...c })
   }
-  return { specFiles: [...spec.keys()].sort(), findings, citations }
+  return { specFiles: [...spec.keys()].sort(), findings, citations, fixed }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2))
-  const result = checkTree(args.root, { requirePrefix: args.requirePrefix })
+  const result = checkTree(args.root, { requirePrefix: args.requirePrefix, fix: args.fix })
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   else {
+    for (const f of result.fixed) process.stdout.write(`${f.file}: ${f.count} citation(s) rewritten to docs/semantics/\n`)
     for (const f of result.findings) process.stdout.write(`${f.file}:${f.line}: ${f.code} ${f.message} (${f.cited})\n`)
     process.stdout.write(
       `check-citations: ${result.citations.length} section citations in src/ and test/, ${result.findings.length} problem(s)\n`,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runScript, tempTree } from './helpers.js'
 
@@ -75,6 +77,30 @@ describe('scripts/check-citations.mjs', () => {
     const { status, result } = check(files, ['--require-prefix'])
     expect(status).toBe(1)
     expect(result.findings).toEqual([expect.objectContaining({ code: 'NO_PREFIX', cited: 'keycloak.md §6' })])
+  })
+})
+
+describe('scripts/check-citations.mjs --fix', () => {
+  it('writes docs/semantics/ in front of every bare spec file name in comments, and nothing else', () => {
+    const tree = tempTree({
+      ...SPEC,
+      'src/a.ts': [
+        '/** Sources (keycloak.md §6) and rules (workspaces.md §2–§3; docs/semantics/keycloak.md §3). */',
+        '// The rule of workspaces.md',
+        '// §4 continues on the next line; README.md is the project README.',
+        "export const s = 'keycloak.md §6'",
+      ].join('\n'),
+    })
+    trees.push(tree)
+    const { status } = runScript<Result>('check-citations.mjs', ['--root', tree.root, '--fix'])
+    expect(status).toBe(0)
+    expect(readFileSync(join(tree.root, 'src/a.ts'), 'utf8').split('\n')).toEqual([
+      '/** Sources (docs/semantics/keycloak.md §6) and rules (docs/semantics/workspaces.md §2–§3; docs/semantics/keycloak.md §3). */',
+      '// The rule of docs/semantics/workspaces.md',
+      '// §4 continues on the next line; README.md is the project README.',
+      "export const s = 'keycloak.md §6'",
+    ])
+    expect(runScript<Result>('check-citations.mjs', ['--root', tree.root, '--require-prefix']).status).toBe(0)
   })
 })
 
