@@ -23,16 +23,25 @@ const authorizations = new WeakMap<object, HttpAuthorization>()
  * ```
  */
 export type KeycloakMiddleware = (
-  req: IncomingMessage & { readonly originalUrl?: string },
+  req: IncomingMessage & { readonly originalUrl?: string; readonly baseUrl?: string },
   res: ServerResponse,
   next: (err?: unknown) => void,
 ) => void
 
 /**
- * Builds the middleware. Options are validated now ({@link HttpAuthorizationOptions}); the request
- * target is `req.originalUrl` (Express, unaffected by mounting) or `req.url`, undecoded. An allowed
- * request calls `next()`; a denial ends the response; an authenticator failure that is not a token
- * rejection goes to `next(err)` (never an allow).
+ * Builds the middleware. Options are validated now ({@link HttpAuthorizationOptions}). The decision is
+ * made on the target the router is about to route, undecoded: `req.baseUrl + req.url` in Express (the
+ * full path even when the middleware is mounted, and the rewritten one if an earlier middleware
+ * rewrote `req.url`), `req.url` under plain `node:http`. A target a router could read differently from
+ * the decision (dot segments, `//`, `;`, backslashes, encoded separators, a fragment, absolute form) is
+ * answered 400 `AMBIGUOUS_PATH` before any rule (see `authorizeHttpRequest`). An allowed request calls
+ * `next()`; a denial ends the response; an authenticator failure that is not a token rejection goes to
+ * `next(err)` (never an allow).
+ *
+ * Express routes case-insensitively unless `app.set('case sensitive routing', true)` (and
+ * `express.Router({ caseSensitive: true })`); the decision is case-sensitive. The presets deny every
+ * case variant of their prefixes, but a `routeTable` with an allow-all fallback needs case-sensitive
+ * routing (SECURITY.md, "What each adapter guarantees").
  *
  * @example
  * ```ts
@@ -52,7 +61,7 @@ export type KeycloakMiddleware = (
 export function keycloakMiddleware(options: HttpAuthorizationOptions): KeycloakMiddleware {
   const prepared = prepareHttpOptions(options)
   return (req, res, next) => {
-    authorizePrepared({ method: req.method ?? 'GET', target: req.originalUrl ?? req.url ?? '', headers: req.headers }, prepared).then(
+    authorizePrepared({ method: req.method ?? 'GET', target: routedTarget(req), headers: req.headers }, prepared).then(
       (answer) => {
         authorizations.set(req, answer)
         const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals
@@ -68,6 +77,15 @@ export function keycloakMiddleware(options: HttpAuthorizationOptions): KeycloakM
       (err: unknown) => next(err),
     )
   }
+}
+
+/**
+ * What the router routes next: Express strips a mount path from `req.url` into `req.baseUrl` (set by
+ * Express's router on every request it handles); plain `node:http` has `req.url` only.
+ */
+function routedTarget(req: IncomingMessage & { readonly originalUrl?: string; readonly baseUrl?: string }): string {
+  const url = req.url ?? ''
+  return typeof req.baseUrl === 'string' ? req.baseUrl + url : url
 }
 
 /**

@@ -13,9 +13,14 @@ import type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/
 const authorizations = new WeakMap<object, HttpAuthorization>()
 
 /**
- * The hook: `app.addHook('onRequest', keycloakOnRequest(options))`. The request target is the raw
- * `request.raw.url` (undecoded). An authenticator failure that is not a token rejection is thrown, so
- * Fastify answers 500 — never an allow.
+ * The hook: `app.addHook('onRequest', keycloakOnRequest(options))`. The decision is made on
+ * `request.raw.url`, undecoded — the URL Fastify routed (after a `rewriteUrl`, if configured). A target
+ * the router could read differently from the decision (dot segments, `//`, `;`, backslashes, encoded
+ * separators, a fragment, absolute form) is answered 400 `AMBIGUOUS_PATH` before any rule, whatever
+ * `ignoreDuplicateSlashes`, `useSemicolonDelimiter` or `ignoreTrailingSlash` say (see
+ * `authorizeHttpRequest`). Keep Fastify's default `caseSensitive: true`: the decision is case-sensitive.
+ * An authenticator failure that is not a token rejection is thrown, so Fastify answers 500 — never an
+ * allow.
  *
  * @example
  * ```ts

@@ -27,8 +27,12 @@ export interface KeycloakVariables {
 /**
  * Builds the middleware. The request target is the raw `incoming.url` under `@hono/node-server`
  * (undecoded, before the URL parser resolves dot segments); on other runtimes, the path and query of
- * `c.req.url` as the runtime parsed it. An authenticator failure that is not a token rejection is
- * thrown (Hono answers 500) — never an allow.
+ * `c.req.url` as the runtime parsed it. A target a router could read differently from the decision (dot
+ * segments plain or encoded, `//`, `;`, backslashes, encoded separators, a fragment, absolute form) is
+ * answered 400 `AMBIGUOUS_PATH` before any rule (see `authorizeHttpRequest`), and so is a request whose
+ * routed path (`c.req.path`, the app's `getPath` result) names other segments than the target (detail
+ * `ROUTER_MISMATCH`, e.g. a custom `getPath` that routes on the host). An authenticator failure that is
+ * not a token rejection is thrown (Hono answers 500) — never an allow.
  *
  * @example
  * ```ts
@@ -49,7 +53,7 @@ export function keycloakHono(options: HttpAuthorizationOptions): MiddlewareHandl
       const url = new URL(c.req.url)
       target = url.pathname + url.search
     }
-    const answer = await authorizePrepared({ method: c.req.method, target, headers: c.req.header() }, prepared)
+    const answer = await authorizePrepared({ method: c.req.method, target, headers: c.req.header(), routerPath: c.req.path }, prepared)
     c.set('keycloak', answer)
     if (answer.status === 200) {
       await next()

@@ -1,12 +1,16 @@
 /**
- * The HTTP layer shared by the middleware adapters: `Authorization` header parsing (workspaces.md §4),
- * bearer verification through an injected authenticator, the route decision, and the 401/403 answer.
+ * The HTTP layer shared by the middleware adapters and `serve`: the routing-safe path check
+ * (docs/semantics/workspaces.md §6, "where the decision meets a router"), `Authorization` header parsing
+ * (§4), bearer verification through an injected authenticator, the route decision, and the 400/401/403
+ * answer.
  *
  * @module
  */
+import { deny } from '../core/decision.js'
 import { InvalidOptionsError, TokenRejectedError } from '../core/errors.js'
 import type { TokenRejectionReason } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
+import { normalizeRequestPath, normalizeRoutingPath, type AmbiguousPath, type AmbiguousPathDetail, type NormalizedPath } from './normalize.js'
 import type { RouteDecision, RoutePolicy, RouteReason, RouteSubject } from './types.js'
 
 /**
@@ -109,27 +113,51 @@ export interface HttpAuthorizationOptions {
  */
 export interface HttpRequestLike {
   readonly method: string
+  /** The raw request target as received (still percent-encoded), or the one the router is about to route. */
   readonly target: string
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /**
+   * The path the framework's router matches on, when the adapter can read it (Hono's `c.req.path`). The
+   * request is refused (`AMBIGUOUS_PATH`, detail `ROUTER_MISMATCH`) unless it names the same segments
+   * as `target` — e.g. under a custom Hono `getPath` that routes on something else.
+   */
+  readonly routerPath?: string
 }
 
 /**
- * The answer for one request: the decision, the principal (when the token verified), and what to send
- * when it is a denial (`status` 401 or 403, headers with `WWW-Authenticate` on 401, a JSON body).
- * `status` is 200 when allowed.
+ * The answer for one request: the decision, the principal (when the token verified), the normalised
+ * path the decision was made on, and what to send when it is a denial (`status` 400, 401 or 403, headers
+ * with `WWW-Authenticate` on 401, a JSON body). `status` is 200 when allowed.
+ *
+ * `status` 400 (`reason` `AMBIGUOUS_PATH`, with the refusing step in `body.detail`) means the raw
+ * target was refused before any rule and before the token was verified: a router could have read it
+ * differently from the decision (see {@link authorizeHttpRequest}).
  *
  * @example
  * ```ts
  * import type { HttpAuthorization } from 'keycloak-permissions/workspaces'
- * function log(a: HttpAuthorization) { console.log(a.status, a.decision.reason, a.principal?.username) }
+ * function log(a: HttpAuthorization) { console.log(a.status, a.decision.reason, a.path, a.principal?.username) }
  * ```
  */
 export interface HttpAuthorization {
   readonly decision: RouteDecision
   readonly principal: Principal | null
-  readonly status: 200 | 401 | 403
+  readonly status: 200 | 400 | 401 | 403
+  /**
+   * The path the decision was made on: the request target's segments, percent-decoded once, joined by
+   * `/` (e.g. `/workspaces/ws-alice/files` for `/workspaces/ws%2Dalice/files/?x=1`). `undefined` when the
+   * target was refused. A handler that must not trust its router's reading can use this (or the
+   * decision's `grant.client`) instead of the router's params.
+   */
+  readonly path: string | undefined
   readonly headers: Readonly<Record<string, string>>
-  readonly body?: { readonly error: 'unauthorized' | 'forbidden'; readonly reason: RouteReason; readonly message?: string }
+  readonly body?: {
+    readonly error: 'bad_request' | 'unauthorized' | 'forbidden'
+    readonly reason: RouteReason
+    /** For `AMBIGUOUS_PATH`: the normalisation step that refused the target. */
+    readonly detail?: AmbiguousPathDetail
+    readonly message?: string
+  }
 }
 
 const UNAUTHENTICATED: ReadonlySet<string> = new Set<RouteReason>([
@@ -202,9 +230,18 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
 }
 
 /**
- * Authorizes one HTTP request: parses the `Authorization` header, verifies the bearer token with the
+ * Authorizes one HTTP request: first the routing-safe path check ({@link normalizeRoutingPath}: a raw
+ * target with a dot segment, an empty segment, a `;` parameter, a backslash, an encoded separator, a
+ * fragment or in absolute form is refused with 400 `AMBIGUOUS_PATH` before any rule and before the token
+ * is verified), then parses the `Authorization` header, verifies the bearer token with the
  * authenticator (a `TokenRejectedError` becomes the decision's reason; any other error propagates, so
  * the framework answers 500 — never an allow), runs the policy and builds the answer.
+ *
+ * Every HTTP surface goes through here (the Express, node:http, Fastify and Hono adapters, and `serve`),
+ * so they refuse the same targets. A policy's own `check` answers the *path question* and resolves dot
+ * segments as docs/semantics/workspaces.md §6 prescribes; in front of a router that is not safe (Express
+ * and Fastify route the raw path, WHATWG-URL-based servers resolve `%2e%2e` and keep empty segments),
+ * hence the stricter check here.
  *
  * @example
  * ```ts
@@ -225,6 +262,23 @@ export async function authorizePrepared(
   request: HttpRequestLike,
   prepared: ReturnType<typeof prepareHttpOptions>,
 ): Promise<HttpAuthorization> {
+  let routed: NormalizedPath | AmbiguousPath = normalizeRoutingPath(request.target)
+  if (routed.ok && request.routerPath !== undefined && !sameSegments(routed, normalizeRequestPath(request.routerPath))) {
+    routed = { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'ROUTER_MISMATCH', segment: request.routerPath }
+  }
+  if (!routed.ok) {
+    const decision = deny('AMBIGUOUS_PATH', [
+      { kind: 'path', label: request.target, data: routed.segment === undefined ? { detail: routed.detail } : { detail: routed.detail, segment: routed.segment } },
+    ])
+    return {
+      decision,
+      principal: null,
+      status: 400,
+      path: undefined,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: routed.detail },
+    }
+  }
   const parsed = parseAuthorization(request.headers['authorization'])
   let subject: RouteSubject = null
   let principal: Principal | null = null
@@ -244,8 +298,9 @@ export async function authorizePrepared(
     }
   }
   const decision = prepared.policy.check({ method: request.method, path: request.target, headers: request.headers }, subject)
-  const status = statusForReason(decision.allowed, decision.reason)
-  if (status === 200) return { decision, principal, status, headers: {} }
+  // A policy of the caller's own that refuses a path is answered as the routing check would be.
+  const status = !decision.allowed && decision.reason === 'AMBIGUOUS_PATH' ? 400 : statusForReason(decision.allowed, decision.reason)
+  if (status === 200) return { decision, principal, status, path: routed.path, headers: {} }
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
   if (status === 401) {
     let challenge = `Bearer realm="${prepared.realm}"`
@@ -254,11 +309,17 @@ export async function authorizePrepared(
     headers['www-authenticate'] = challenge
   }
   const body = {
-    error: status === 401 ? ('unauthorized' as const) : ('forbidden' as const),
+    error: status === 401 ? ('unauthorized' as const) : status === 400 ? ('bad_request' as const) : ('forbidden' as const),
     reason: decision.reason,
-    ...(failureMessage !== undefined && decision.reason !== 'AMBIGUOUS_PATH' ? { message: failureMessage } : {}),
+    ...(failureMessage !== undefined && status !== 400 ? { message: failureMessage } : {}),
   }
-  return { decision, principal, status, headers, body }
+  return { decision, principal, status, path: routed.path, headers, body }
+}
+
+function sameSegments(a: NormalizedPath, b: NormalizedPath | AmbiguousPath): boolean {
+  if (!b.ok || a.segments.length !== b.segments.length) return false
+  for (let i = 0; i < a.segments.length; i++) if (a.segments[i] !== b.segments[i]) return false
+  return true
 }
 
 function asRejection(err: unknown): { reason: TokenRejectionReason; detail: string; message: string } | undefined {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { normalizeRequestPath } from './normalize.js'
+export { normalizeRequestPath, normalizeRoutingPath } from './normalize.js'
 export type { NormalizedPath, AmbiguousPath, AmbiguousPathDetail } from './normalize.js'
 export { compileRoutePattern, matchRoutePattern } from './pattern.js'
 export type { RoutePattern, PatternSegment } from './pattern.js'

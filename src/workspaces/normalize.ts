@@ -30,6 +30,16 @@ export interface AmbiguousPath {
  * backends apply compatibility normalisation after routing) and `DOT_SEGMENT_PARAMETER` (our addition: `..;x` or
  * `.;x`, which servlet containers resolve as a dot segment).
  *
+ * Only {@link normalizeRoutingPath} (every HTTP surface: middleware, `serve`'s forward auth) refuses with
+ * these, because a router in front of the handler may read such a target differently from the decision
+ * (docs/semantics/workspaces.md §6, "where the decision meets a router"):
+ * `ABSOLUTE_FORM` (`http://host/…` or any `scheme:` target), `DOT_SEGMENT` (a plain `.` or `..` segment),
+ * `EMPTY_SEGMENT` (`//`; a single trailing `/` is fine), `SEGMENT_PARAMETER` (`;` in a segment, raw or
+ * `%3B`), `FRAGMENT` (a `#` in the target; clients never send one) and `INVALID_CHARACTER` (a raw byte
+ * outside visible ASCII: clients percent-encode them, and WHATWG-URL-based servers re-encode them).
+ * `ROUTER_MISMATCH` is set by the HTTP layer when an adapter can read the path its framework routes on
+ * (Hono's `c.req.path`) and it names other segments than the raw target.
+ *
  * @example
  * ```ts
  * import type { AmbiguousPathDetail } from 'keycloak-permissions/workspaces'
@@ -46,6 +56,13 @@ export type AmbiguousPathDetail =
   | 'ENCODED_DOT_SEGMENT'
   | 'COMPATIBILITY_SEPARATOR'
   | 'DOT_SEGMENT_PARAMETER'
+  | 'ABSOLUTE_FORM'
+  | 'DOT_SEGMENT'
+  | 'EMPTY_SEGMENT'
+  | 'SEGMENT_PARAMETER'
+  | 'FRAGMENT'
+  | 'INVALID_CHARACTER'
+  | 'ROUTER_MISMATCH'
 
 /**
  * A normalised path: decoded, dot-resolved, non-empty segments.
@@ -104,6 +121,78 @@ export function normalizeRequestPath(target: string): NormalizedPath | Ambiguous
   return { ok: true, segments: out, path: '/' + out.join('/') }
 }
 
+/**
+ * The routing-safe normalisation every HTTP surface uses (middleware adapters and `serve`'s forward
+ * auth, through `authorizeHttpRequest`): {@link normalizeRequestPath}, and on top of it a refusal of
+ * every raw target whose segments a router could read differently from the decision — plain dot
+ * segments, empty segments (except one trailing `/`), `;` parameters (raw or `%3B`), a fragment, raw
+ * bytes outside visible ASCII, and any target not in origin form (`http://host/…`). What passes has one
+ * reading: the router sees the segments the decision saw, only percent-decoded (once, like the params
+ * of Express, Fastify and Hono).
+ *
+ * `normalizeRequestPath` keeps answering the *path question* (library, CLI, `POST /v1/check`, the
+ * conformance vectors): `/workspaces/ws-bob/../ws-alice` names `ws-alice` there, while an HTTP request
+ * with that target is refused here (docs/semantics/workspaces.md §6).
+ *
+ * @example
+ * ```ts
+ * import { normalizeRoutingPath } from 'keycloak-permissions/workspaces'
+ * normalizeRoutingPath('/workspaces/ws%2Dalice/files/?x=1')
+ * // { ok: true, segments: ['workspaces', 'ws-alice', 'files'], path: '/workspaces/ws-alice/files' }
+ * normalizeRoutingPath('/workspaces/ws-bob/../ws-alice')
+ * // { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'DOT_SEGMENT', segment: '..' }
+ * ```
+ */
+export function normalizeRoutingPath(target: string): NormalizedPath | AmbiguousPath {
+  const plain = plainSegments(target)
+  if (plain !== undefined) return { ok: true, segments: plain, path: target }
+  if (target.charCodeAt(0) !== 0x2f) return refuse(hasScheme(target) ? 'ABSOLUTE_FORM' : 'NOT_ABSOLUTE')
+  let end = target.indexOf('?')
+  if (end === -1) end = target.length
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i)
+    if (c === 0x23) return refuse('FRAGMENT')
+    if (c <= 0x20 || c >= 0x7f) return refuse('INVALID_CHARACTER')
+  }
+  // The §6 refusals keep their own, more precise detail (e.g. ENCODED_DOT_SEGMENT for `%2e%2e`).
+  const normalized = normalizeRequestPath(target)
+  if (!normalized.ok) return normalized
+  let start = 1
+  while (start <= end) {
+    let stop = target.indexOf('/', start)
+    if (stop === -1 || stop > end) stop = end
+    const raw = target.slice(start, stop)
+    // Only the last segment may be empty: the root `/`, or one trailing `/`.
+    if (raw === '') {
+      if (stop !== end) return refuse('EMPTY_SEGMENT', raw)
+    } else if (raw === '.' || raw === '..') return refuse('DOT_SEGMENT', raw)
+    else if (hasParameter(raw)) return refuse('SEGMENT_PARAMETER', raw)
+    start = stop + 1
+  }
+  return normalized
+}
+
+/** `scheme ":"` at the start (RFC 3986 §3.1): the absolute form of a request target. */
+function hasScheme(target: string): boolean {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i) | 0x20
+    if (c >= 0x61 && c <= 0x7a) continue
+    if (i > 0 && ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) continue
+    return i > 0 && target.charCodeAt(i) === 0x3a
+  }
+  return false
+}
+
+/** A raw `;` or an encoded one (`%3B`, any case). */
+function hasParameter(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 0x3b) return true
+    if (c === 0x25 && raw.charCodeAt(i + 1) === 0x33 && (raw.charCodeAt(i + 2) | 0x20) === 0x62) return true
+  }
+  return false
+}
+
 /** Per ASCII code: 0 = plain, 1 = needs the full algorithm (`%`, `\\`, NUL, `;`, `?`, `#`, DEL), 2 = `/`, 3 = `.`. */
 const CHAR_CLASS = (() => {
   const table = new Uint8Array(128)
@@ -114,8 +203,8 @@ const CHAR_CLASS = (() => {
 })()
 
 /**
- * The fast path, in one pass: a target of plain segments only (no query, fragment, escape, NUL, `;`,
- * backslash, non-ASCII, dot-only or empty segment) is its own normal form; returns its segments, or
+ * The fast path, in one pass: a target of plain segments only (no query, fragment, escape, `;`,
+ * backslash, control character, space, non-ASCII, dot-only or empty segment) is its own normal form; returns its segments, or
  * undefined when the full algorithm must decide.
  */
 function plainSegments(target: string): string[] | undefined {
@@ -125,7 +214,7 @@ function plainSegments(target: string): string[] | undefined {
   let dotsOnly = true
   for (let i = 1; i <= target.length; i++) {
     const c = i === target.length ? 0x2f : target.charCodeAt(i)
-    if (c > 0x7e) return undefined
+    if (c > 0x7e || c < 0x21) return undefined
     const k = CHAR_CLASS[c]!
     if (k === 0) dotsOnly = false
     else if (k === 2) {

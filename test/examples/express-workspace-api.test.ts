@@ -65,10 +65,10 @@ describe('examples/express-workspace-api', () => {
     expect(forged.body.reason).toBe('TOKEN_INVALID')
   })
 
-  it('an ambiguous path is refused before any rule (403 AMBIGUOUS_PATH)', async () => {
+  it('an ambiguous path is refused before any rule (400 AMBIGUOUS_PATH)', async () => {
     const alice = await issuer.mint('alice', { 'ws-alice': ['ws_access'] })
     const res = await send('GET', '/workspaces/ws-alice/..%2Fws-bob', alice)
-    expect(res.status).toBe(403)
+    expect(res.status).toBe(400)
     expect(res.body.reason).toBe('AMBIGUOUS_PATH')
   })
 

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
-import { describe } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authorizationOf, keycloakMiddleware } from '../../src/express/index.js'
 import { stacPolicy, workspaceApiPolicy } from '../../src/workspaces/index.js'
-import { adapterSuite, type StartServer } from './harness.js'
+import { adapterSuite, makeKeys, send, tokenSource, type StartServer } from './harness.js'
 
 const listen = (server: Server) =>
   new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
@@ -13,14 +13,21 @@ const listen = (server: Server) =>
     )
   })
 
+const echo = (req: object, ws?: string) => {
+  const auth = authorizationOf(req)!
+  return { user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant, path: auth.path, ...(ws === undefined ? {} : { ws }) }
+}
+
 const startExpress: StartServer = async (options) => {
   const app = express()
   app.use(keycloakMiddleware(options))
+  const workspace = (req: express.Request, res: express.Response) => void res.json(echo(req, String(req.params['ws'])))
+  app.all('/workspaces/:ws', workspace)
+  app.all('/workspaces/:ws/{*rest}', workspace)
   app.use((req, res) => {
-    const auth = authorizationOf(req)!
     // Express also hands it over in res.locals.
-    if (res.locals['keycloak'] !== auth) throw new Error('res.locals.keycloak differs')
-    res.json({ user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant })
+    if (res.locals['keycloak'] !== authorizationOf(req)) throw new Error('res.locals.keycloak differs')
+    res.json(echo(req))
   })
   return listen(createServer(app))
 }
@@ -34,9 +41,10 @@ const startNodeHttp: StartServer = async (options) => {
         res.end('internal error')
         return
       }
-      const auth = authorizationOf(req)!
+      // A hand-written wildcard route, reading req.url as a plain Node service would (WHATWG URL).
+      const segments = new URL(req.url ?? '/', 'http://localhost').pathname.split('/')
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant }))
+      res.end(JSON.stringify(echo(req, segments[1] === 'workspaces' && segments[2] ? decodeURIComponent(segments[2]) : undefined)))
     })
   })
   return listen(server)
@@ -46,3 +54,63 @@ const policies = { workspace: workspaceApiPolicy(), stac: stacPolicy() }
 
 describe('express middleware, end to end', () => adapterSuite(startExpress, policies))
 describe('node:http middleware, end to end', () => adapterSuite(startNodeHttp, policies))
+
+describe('express: the decision follows what the router routes', () => {
+  let keys: Awaited<ReturnType<typeof makeKeys>>
+  let server: { port: number; close: () => Promise<void> }
+  const seen: string[] = []
+
+  beforeAll(async () => {
+    keys = await makeKeys()
+    const options = { policy: workspaceApiPolicy(), authenticate: tokenSource(keys.jwks, 'workspace-api') }
+    const app = express()
+    // An alias an application might add: it rewrites req.url before the middleware runs.
+    app.use((req, _res, next) => {
+      const alias = '/workspaces/ws-alice/shared/'
+      if (req.url.startsWith(alias)) req.url = '/workspaces/ws-bob/' + req.url.slice(alias.length)
+      next()
+    })
+    // Mounted: the middleware runs inside a router under /workspaces, so req.url lacks the mount path.
+    const inner = express.Router()
+    inner.use(keycloakMiddleware(options))
+    inner.all('/:ws/{*rest}', (req, res) => {
+      seen.push(String(req.params['ws']))
+      res.json({ ws: req.params['ws'], path: authorizationOf(req)!.path })
+    })
+    app.use('/workspaces', inner)
+    app.use(keycloakMiddleware(options))
+    app.use((req, res) => {
+      seen.push(`catch-all ${req.url}`)
+      res.json({ path: authorizationOf(req)!.path })
+    })
+    server = await listen(createServer(app))
+  })
+  afterAll(() => server.close())
+
+  it('decides on the full path when mounted (req.baseUrl + req.url)', async () => {
+    const token = await keys.sign({})
+    const res = await send(server.port, 'GET', '/workspaces/ws-alice/files', { authorization: `Bearer ${token}` })
+    expect([res.status, res.json()]).toEqual([200, { ws: 'ws-alice', path: '/workspaces/ws-alice/files' }])
+    const bob = await send(server.port, 'GET', '/workspaces/ws-bob/files', { authorization: `Bearer ${token}` })
+    expect([bob.status, bob.json().reason]).toEqual([403, 'NO_CLIENT_ENTRY'])
+    const dots = await send(server.port, 'GET', '/workspaces/ws-bob/../ws-alice/files', { authorization: `Bearer ${token}` })
+    expect([dots.status, dots.json().detail]).toEqual([400, 'DOT_SEGMENT'])
+    expect(seen).toEqual(['ws-alice'])
+  })
+
+  it('decides on a rewritten req.url, not on originalUrl', async () => {
+    // originalUrl names alice's workspace; the router routes /workspaces/ws-bob/files.
+    const res = await send(server.port, 'GET', '/workspaces/ws-alice/shared/files', { authorization: `Bearer ${await keys.sign({})}` })
+    expect([res.status, res.json().reason]).toEqual([403, 'NO_CLIENT_ENTRY'])
+    expect(seen).not.toContain('ws-bob')
+  })
+
+  it('denies case variants Express would route case-insensitively (the presets match case-sensitively)', async () => {
+    const token = await keys.sign({ resource_access: { 'ws-alice': { roles: ['ws_access'] } } })
+    for (const target of ['/WORKSPACES/ws-bob/files', '/Workspaces/ws-bob/files', '/workspaces/WS-ALICE/files']) {
+      const res = await send(server.port, 'GET', target, { authorization: `Bearer ${token}` })
+      expect(res.status, target).toBe(403)
+    }
+    expect(seen.filter((s) => s !== 'ws-alice')).toEqual([])
+  })
+})

@@ -1,4 +1,4 @@
-import Fastify from 'fastify'
+import Fastify, { type FastifyRequest } from 'fastify'
 import { describe } from 'vitest'
 import { authorizationOf, keycloakOnRequest, keycloakPlugin } from '../../src/fastify/index.js'
 import { stacPolicy, workspaceApiPolicy } from '../../src/workspaces/index.js'
@@ -10,10 +10,14 @@ const start =
     const app = Fastify()
     if (style === 'hook') app.addHook('onRequest', keycloakOnRequest(options))
     else await app.register(keycloakPlugin, options)
-    app.all('/*', async (request) => {
+    const echo = (request: object, ws?: string) => {
       const auth = authorizationOf(request)!
-      return { user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant }
-    })
+      return { user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant, path: auth.path, ...(ws === undefined ? {} : { ws }) }
+    }
+    const workspace = async (request: FastifyRequest) => echo(request, (request.params as { ws: string }).ws)
+    app.all('/workspaces/:ws', workspace)
+    app.all('/workspaces/:ws/*', workspace)
+    app.all('/*', async (request) => echo(request))
     await app.listen({ port: 0, host: '127.0.0.1' })
     const address = app.server.address()
     if (address === null || typeof address === 'string') throw new Error('no port')

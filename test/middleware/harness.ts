@@ -40,11 +40,17 @@ export function tokenSource(jwks: { keys: JWK[] }, audience: string): TokenSourc
   return new TokenSource({ issuers: [ISSUER], audience, jwks })
 }
 
-/** What every test server's handler answers for an allowed request. */
+/**
+ * What every test server's handler answers for an allowed request: `path` is the adapter's decided path
+ * (`HttpAuthorization.path`), `ws` the `:ws` param the framework's router handed the handler on its
+ * wildcard workspace route (`/workspaces/:ws/…`; absent on the catch-all route).
+ */
 export interface Echo {
   user: string | null
   reason: string
   grant: unknown
+  path: string | undefined
+  ws?: string
 }
 
 export interface RunningServer {
@@ -52,7 +58,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** Starts a server on 127.0.0.1 whose every route answers `Echo` behind the adapter. */
+/**
+ * Starts a server on 127.0.0.1 behind the adapter with a wildcard workspace route (`/workspaces/:ws` and
+ * `/workspaces/:ws/…`, echoing `ws`) and a catch-all route, both answering `Echo`.
+ */
 export type StartServer = (options: { policy: RoutePolicy; authenticate: Authenticator }) => Promise<RunningServer>
 
 export interface RawResponse {
@@ -103,7 +112,59 @@ export function adapterSuite(start: StartServer, policies: { workspace: RoutePol
   it('lets a member reach her workspace and exposes principal and decision to the handler', async () => {
     const res = await send(ws.port, 'GET', '/workspaces/ws-alice/files?x=1', { authorization: `Bearer ${await keys.sign({})}` })
     expect(res.status).toBe(200)
-    expect(res.json()).toEqual({ user: 'alice', reason: 'WORKSPACE_ROLE', grant: { client: 'ws-alice', roles: ['ws_access'], rule: '/workspaces/{workspace}/**' } })
+    expect(res.json()).toEqual({
+      user: 'alice',
+      reason: 'WORKSPACE_ROLE',
+      grant: { client: 'ws-alice', roles: ['ws_access'], rule: '/workspaces/{workspace}/**' },
+      path: '/workspaces/ws-alice/files',
+      ws: 'ws-alice',
+    })
+  })
+
+  it.each([
+    ['/workspaces/ws-alice', '/workspaces/ws-alice'],
+    ['/workspaces/ws-alice/', '/workspaces/ws-alice'],
+    ['/workspaces/ws%2Dalice/files/?x=/../ws-bob', '/workspaces/ws-alice/files'],
+    ['/workspaces/ws-alice/fi%6Ces%20x', '/workspaces/ws-alice/files x'],
+    ['/workspaces/ws-alice/a.b/..c/.../x%2Ey', '/workspaces/ws-alice/a.b/..c/.../x.y'],
+  ])('hands the router the workspace that was decided: %s', async (target, path) => {
+    const res = await send(ws.port, 'GET', target, { authorization: `Bearer ${await keys.sign({})}` })
+    expect(res.status).toBe(200)
+    const echo = res.json() as Echo
+    expect(echo.path).toBe(path)
+    expect(echo.ws).toBe('ws-alice')
+    expect((echo.grant as { client: string }).client).toBe(echo.ws)
+  })
+
+  // Targets a router could read differently from the decision: refused before any rule, and before the
+  // token is even verified (an expired token or none at all changes nothing).
+  const refused: Array<[string, string]> = [
+    ['/workspaces/ws-bob/../ws-alice/files', 'DOT_SEGMENT'],
+    ['/workspaces/ws-bob/./x', 'DOT_SEGMENT'],
+    ['/workspaces/ws-bob/..', 'DOT_SEGMENT'],
+    ['/workspaces/ws-bob//../ws-alice/files', 'EMPTY_SEGMENT'],
+    ['//workspaces/ws-alice', 'EMPTY_SEGMENT'],
+    ['/workspaces/ws-alice//files', 'EMPTY_SEGMENT'],
+    ['/workspaces/ws-bob;/../ws-alice/files', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-alice;x=1/files', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-bob%3b/../ws-alice', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-bob/..;/ws-alice', 'DOT_SEGMENT_PARAMETER'],
+    ['/workspaces/ws-alice/%2e%2e/ws-bob', 'ENCODED_DOT_SEGMENT'],
+    ['/workspaces/ws-bob/.%2E/ws-alice', 'ENCODED_DOT_SEGMENT'],
+    ['/workspaces/ws-alice%2F..%2Fws-bob', 'ENCODED_SEPARATOR'],
+    ['/workspaces/ws-bob%5c..%5cws-alice', 'ENCODED_SEPARATOR'],
+    ['/workspaces/ws%252Dalice', 'DOUBLE_ENCODING'],
+    ['/workspaces/ws-alice/files#x', 'FRAGMENT'],
+    ['http://127.0.0.1/workspaces/ws-alice/files', 'ABSOLUTE_FORM'],
+  ]
+  it.each(refused)('refuses %s with 400 AMBIGUOUS_PATH (%s) before any rule and any token check', async (target, detail) => {
+    const tokens = [await keys.sign({}), await keys.sign({ exp: keys.now - 600 }), undefined]
+    for (const token of tokens) {
+      const res = await send(ws.port, 'GET', target, token === undefined ? {} : { authorization: `Bearer ${token}` })
+      expect(res.status, target).toBe(400)
+      expect(res.headers['www-authenticate']).toBeUndefined()
+      expect(res.json(), target).toEqual({ error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail })
+    }
   })
 
   it('accepts the scheme case-insensitively', async () => {
@@ -147,14 +208,6 @@ export function adapterSuite(start: StartServer, policies: { workspace: RoutePol
     expect(res.json()).toEqual({ error: 'forbidden', reason: 'NO_CLIENT_ENTRY' })
   })
 
-  it('decides on the raw target: encoded traversal is refused, not resolved', async () => {
-    const token = await keys.sign({})
-    for (const target of ['/workspaces/ws-alice/%2e%2e/ws-bob', '/workspaces/ws-alice%2F..%2Fws-bob', '/workspaces/ws%252Dalice']) {
-      const res = await send(ws.port, 'GET', target, { authorization: `Bearer ${token}` })
-      expect(res.status, target).toBe(403)
-      expect(res.json(), target).toEqual({ error: 'forbidden', reason: 'AMBIGUOUS_PATH' })
-    }
-  })
 
   it('does not honour X-HTTP-Method-Override unless configured', async () => {
     const editorToken = await keys.sign({ resource_access: { 'ws-alice': { roles: ['ws_access'] } } })

@@ -10,10 +10,16 @@ const start: StartServer = (options) =>
   new Promise((resolve) => {
     const app = new Hono<{ Variables: KeycloakVariables }>()
     app.use('*', keycloakHono(options))
-    app.all('*', (c) => {
-      const auth = c.get('keycloak')
-      return c.json({ user: auth.principal?.username ?? null, reason: auth.decision.reason, grant: auth.decision.grant })
+    const echo = (auth: KeycloakVariables['keycloak'], ws?: string) => ({
+      user: auth.principal?.username ?? null,
+      reason: auth.decision.reason,
+      grant: auth.decision.grant,
+      path: auth.path,
+      ...(ws === undefined ? {} : { ws }),
     })
+    app.all('/workspaces/:ws', (c) => c.json(echo(c.get('keycloak'), c.req.param('ws'))))
+    app.all('/workspaces/:ws/*', (c) => c.json(echo(c.get('keycloak'), c.req.param('ws'))))
+    app.all('*', (c) => c.json(echo(c.get('keycloak'))))
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       resolve({ port: info.port, close: () => new Promise<void>((r) => server.close(() => r())) })
     })

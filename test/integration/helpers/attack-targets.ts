@@ -187,7 +187,7 @@ export function rawRequest(port: number, method: string, target: string, headers
     socket.on('connect', () => {
       let head = `${method} ${target} HTTP/1.1\r\nhost: ${host}:${port}\r\nconnection: close\r\n`
       for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`
-      socket.end(head + '\r\n', 'latin1')
+      socket.write(head + '\r\n', 'latin1')
     })
     socket.on('data', (c: Buffer) => chunks.push(c))
     socket.on('error', reject)
