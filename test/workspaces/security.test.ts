@@ -1,5 +1,16 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { stacPolicy, workspaceApiPolicy, type RoutePolicy, type RouteReason, type RouteSubject } from '../../src/workspaces/index.js'
+import {
+  authorizeHttpRequest,
+  normalizeRequestPath,
+  normalizeRoutingPath,
+  stacPolicy,
+  workspaceApiPolicy,
+  type RoutePolicy,
+  type RouteReason,
+  type RouteSubject,
+} from '../../src/workspaces/index.js'
+import { attackTargets } from '../integration/helpers/attack-targets.js'
 import { makePrincipal } from './helpers.js'
 
 // alice: a member of ws-alice; bob: ws-bob; cory and ann hold workspace roles on reserved client ids;
@@ -239,5 +250,142 @@ describe('security suite: crafted requests', () => {
     const req = { method: 'POST', path: '/workspaces/ws-alice', headers: { 'x-http-method-override': 'DELETE' } }
     expect(wsStrict.check(req, alice).trace.some((s) => s.kind === 'method-override')).toBe(false)
     expect(wsOverride.check(req, alice).trace.some((s) => s.kind === 'method-override')).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// The HTTP layer (issue 13, "one authorised path"): what a router reads must be what was decided.
+// ---------------------------------------------------------------------------------------------------
+
+/** How Express 5 and Fastify 5 read a target: the raw path split on `/`, each param decoded once, no dot resolution. */
+function rawRouterSegments(target: string): string[] {
+  const path = target.split('?')[0]!
+  const parts = path.split('/').slice(1)
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
+  return parts.map((p) => decodeURIComponent(p))
+}
+
+/** How a WHATWG-URL-based server reads it (Hono on node-server, `new URL(req.url, base)`): dots resolved, `\` → `/`. */
+function whatwgRouterSegments(target: string): string[] {
+  const parts = new URL(target, 'http://localhost').pathname.split('/').slice(1)
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
+  return parts.map((p) => decodeURIComponent(p))
+}
+
+describe('routing-safe normalisation (normalizeRoutingPath, authorizeHttpRequest)', () => {
+  it('refuses every attack target of the integration suite, and accepts its controls', () => {
+    const targets = attackTargets('ws-alice', 'ws-bob')
+    for (const t of targets) {
+      const n = normalizeRoutingPath(t.target)
+      expect(n.ok, `${t.id} ${t.target}`).toBe(t.expected !== 'refused')
+    }
+    expect(targets.filter((t) => t.expected === 'refused').length).toBeGreaterThanOrEqual(40)
+  })
+
+  it.each([
+    ['/workspaces/ws-bob/../ws-alice', 'DOT_SEGMENT'],
+    ['/workspaces/./ws-alice', 'DOT_SEGMENT'],
+    ['/workspaces/ws-alice/..', 'DOT_SEGMENT'],
+    ['//workspaces/ws-alice', 'EMPTY_SEGMENT'],
+    ['/workspaces/ws-alice//', 'EMPTY_SEGMENT'],
+    ['/workspaces/ws-alice;/x', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-alice%3Bx', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-alice%3bx', 'SEGMENT_PARAMETER'],
+    ['/workspaces/ws-alice#x', 'FRAGMENT'],
+    ['/workspaces/ws-alice?x=#', 'FRAGMENT'],
+    ['/workspaces/ws alice', 'INVALID_CHARACTER'],
+    ['/workspaces/ws-alicé', 'INVALID_CHARACTER'],
+    ['/workspaces/ws-alice\t', 'INVALID_CHARACTER'],
+    ['http://h/workspaces/ws-alice', 'ABSOLUTE_FORM'],
+    ['HTTPS://h/workspaces/ws-alice', 'ABSOLUTE_FORM'],
+    ['urn:x', 'ABSOLUTE_FORM'],
+    ['*', 'NOT_ABSOLUTE'],
+    ['workspaces/ws-alice', 'NOT_ABSOLUTE'],
+    ['', 'NOT_ABSOLUTE'],
+    // §6 refusals keep their own detail.
+    ['/workspaces/ws-alice/%2e%2e/ws-bob', 'ENCODED_DOT_SEGMENT'],
+    ['/workspaces/ws-alice%2F..', 'ENCODED_SEPARATOR'],
+    ['/workspaces/ws-alice\\..', 'RAW_SEPARATOR'],
+    ['/workspaces/ws-bob/..;/ws-alice', 'DOT_SEGMENT_PARAMETER'],
+    ['/workspaces/ws%252Dalice', 'DOUBLE_ENCODING'],
+  ])('refuses %s (%s)', (target, detail) => {
+    expect(normalizeRoutingPath(target)).toMatchObject({ ok: false, reason: 'AMBIGUOUS_PATH', detail })
+  })
+
+  it.each([
+    ['/', []],
+    ['/workspaces', ['workspaces']],
+    ['/workspaces/', ['workspaces']],
+    ['/workspaces/ws%2Dalice/files/?q=../..;x//y', ['workspaces', 'ws-alice', 'files']],
+    ['/workspaces/ws-alice/a.b/..c/.../%2Ex', ['workspaces', 'ws-alice', 'a.b', '..c', '...', '.x']],
+    ['/workspaces/ws-alice/caf%C3%A9', ['workspaces', 'ws-alice', 'café']],
+  ])('accepts %s with the same segments as the path question', (target, segments) => {
+    const routed = normalizeRoutingPath(target)
+    expect(routed).toMatchObject({ ok: true, segments })
+    expect(routed).toEqual(normalizeRequestPath(target))
+  })
+
+  it('whatever it accepts, Express/Fastify-style and WHATWG-style routers read the same segments as the decision', () => {
+    const piece = fc.constantFrom(
+      'workspaces', 'ws-alice', 'ws-bob', '.', '..', '', ';', ';x=1', '%2e', '%2E%2e', '.%2e', '%2F', '%5c', '\\', '%3B', '%25', '%2541',
+      '%2D', 'a.b', '...', '#', '?', '?x=/../', '%C3%A9', '%FF', 'é', ' ', '+', '%20', '~', '@', ':', 'http:',
+    )
+    const target = fc.tuple(fc.boolean(), fc.array(fc.array(piece, { minLength: 0, maxLength: 3 }), { minLength: 1, maxLength: 6 })).map(
+      ([slash, segments]) => (slash ? '/' : '') + segments.map((s) => s.join('')).join('/'),
+    )
+    let accepted = 0
+    fc.assert(
+      fc.property(target, (t) => {
+        const routed = normalizeRoutingPath(t)
+        if (!routed.ok) return
+        accepted++
+        expect(routed).toEqual(normalizeRequestPath(t))
+        expect(rawRouterSegments(t), t).toEqual(routed.segments)
+        expect(whatwgRouterSegments(t), t).toEqual(routed.segments)
+      }),
+      { numRuns: 3000, seed: 13 },
+    )
+    // The property must not hold vacuously.
+    expect(accepted).toBeGreaterThan(300)
+  })
+
+  it('refuses before the token is verified, with 400 and the refusing step', async () => {
+    let calls = 0
+    const authenticate = async () => {
+      calls++
+      return alice
+    }
+    const answer = await authorizeHttpRequest(
+      { method: 'GET', target: '/workspaces/ws-bob/../ws-alice', headers: { authorization: 'Bearer x.y.z' } },
+      { policy: ws, authenticate },
+    )
+    expect(calls).toBe(0)
+    expect(answer).toMatchObject({
+      status: 400,
+      principal: null,
+      path: undefined,
+      decision: { allowed: false, reason: 'AMBIGUOUS_PATH' },
+      body: { error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: 'DOT_SEGMENT' },
+    })
+    expect(answer.decision.trace).toEqual([{ kind: 'path', label: '/workspaces/ws-bob/../ws-alice', data: { detail: 'DOT_SEGMENT', segment: '..' } }])
+    const allowed = await authorizeHttpRequest({ method: 'GET', target: '/workspaces/ws%2Dalice/x/', headers: { authorization: 'Bearer x.y.z' } }, { policy: ws, authenticate })
+    expect([calls, allowed.status, allowed.path, allowed.decision.grant?.client]).toEqual([1, 200, '/workspaces/ws-alice/x', 'ws-alice'])
+  })
+
+  it('answers 400 when the router path names other segments, and for a custom policy refusing a path', async () => {
+    const authenticate = async () => alice
+    const mismatch = await authorizeHttpRequest(
+      { method: 'GET', target: '/workspaces/ws-alice', routerPath: '/workspaces/ws-bob', headers: {} },
+      { policy: ws, authenticate },
+    )
+    expect(mismatch.body).toEqual({ error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: 'ROUTER_MISMATCH' })
+    const agreeing = await authorizeHttpRequest(
+      { method: 'GET', target: '/workspaces/ws%2Dalice/a%3Fb/', routerPath: '/workspaces/ws-alice/a%3Fb', headers: { authorization: 'Bearer t' } },
+      { policy: ws, authenticate },
+    )
+    expect(agreeing.status).toBe(200)
+    const picky: RoutePolicy = { ...ws, name: 'picky', check: (request, subject) => ({ ...ws.check(request, subject), allowed: false, reason: 'AMBIGUOUS_PATH' }) }
+    const custom = await authorizeHttpRequest({ method: 'GET', target: '/workspaces/ws-alice', headers: {} }, { policy: picky, authenticate })
+    expect([custom.status, custom.body?.error]).toEqual([400, 'bad_request'])
   })
 })
