@@ -302,7 +302,7 @@ describe('routing-safe normalisation (normalizeRoutingPath, authorizeHttpRequest
     ['*', 'NOT_ABSOLUTE'],
     ['workspaces/ws-alice', 'NOT_ABSOLUTE'],
     ['', 'NOT_ABSOLUTE'],
-    // §6 refusals keep their own detail.
+    // The refusals of docs/semantics/workspaces.md §6 keep their own detail.
     ['/workspaces/ws-alice/%2e%2e/ws-bob', 'ENCODED_DOT_SEGMENT'],
     ['/workspaces/ws-alice%2F..', 'ENCODED_SEPARATOR'],
     ['/workspaces/ws-alice\\..', 'RAW_SEPARATOR'],
