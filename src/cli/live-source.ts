@@ -5,15 +5,13 @@ import { LiveRolesSource } from '../keycloak/live-roles.js'
 import { TokenSource } from '../keycloak/token-source.js'
 import type { CliSource } from './sources.js'
 
-/** The clients the built-in components read (Nebari's and the workspace API's). */
-export const DEFAULT_LIVE_CLIENTS = ['conda_store', 'jupyterhub', 'workspace-api'] as const
-
 /** Options of {@link openLiveSource}: the connection and the freshness flags. */
 export interface LiveSourceOptions {
   readonly baseUrl: string
   readonly realm: string
   readonly clientId: string
   readonly clientSecret: string
+  /** An optional allow-list of clients; default every client of the realm (workspaces included). */
   readonly clients?: readonly string[]
   /** `--redis URL`: share principals (and the watcher) across replicas. */
   readonly redis?: string
@@ -35,7 +33,6 @@ export interface LiveSourceOptions {
  */
 export async function openLiveSource(options: LiveSourceOptions): Promise<CliSource> {
   const log = options.log ?? ((message: string) => void process.stderr.write(`keycloak-permissions: ${message}\n`))
-  const clients = options.clients ?? DEFAULT_LIVE_CLIENTS
   const credentials = { clientId: options.clientId, clientSecret: options.clientSecret }
   let principalCache: (PrincipalCache & { close(): Promise<void>; superviseWatcher(make: (resume: any) => AdminEventWatcher): unknown }) | undefined
   if (options.redis !== undefined) {
@@ -45,20 +42,21 @@ export async function openLiveSource(options: LiveSourceOptions): Promise<CliSou
   const source = new AdminApiSource({
     baseUrl: options.baseUrl,
     realm: options.realm,
-    clients,
+    ...(options.clients !== undefined ? { clients: options.clients } : {}),
     credentials,
     cache: { max: 10_000, ttlMs: 60_000 },
     realmRoles: true,
     checkEnabled: options.liveRoles === true,
     ...(principalCache ? { principalCache } : {}),
   })
-  await source.selfCheck()
+  // Also fetches the realm catalogue once: every client, role and group (the per-user cost is then ≤ 3 requests).
+  const report = await source.selfCheck()
   const closers: Array<() => Promise<void>> = []
   if (options.watchAdminEvents) {
     const make = (extra: Record<string, unknown> = {}) =>
       new AdminEventWatcher({ baseUrl: options.baseUrl, realm: options.realm, credentials, target: source, onError: (e) => log(e.message), ...extra })
-    const report = await make().selfCheck()
-    if (!report.ok) for (const d of report.diagnostics) log(`${d.message}${d.fix ? ` — fix: ${d.fix}` : ''}`)
+    const events = await make().selfCheck()
+    if (!events.ok) for (const d of events.diagnostics) log(`${d.message}${d.fix ? ` — fix: ${d.fix}` : ''}`)
     if (principalCache) {
       principalCache.superviseWatcher(({ from, onPoll }: { from?: number; onPoll: unknown }) => make({ onPoll, ...(from !== undefined ? { from } : {}) }))
     } else {
@@ -79,7 +77,8 @@ export async function openLiveSource(options: LiveSourceOptions): Promise<CliSou
     description: `Keycloak ${options.baseUrl} realm ${options.realm}${flags.length ? ` (${flags.join(', ')})` : ''}`,
     source,
     catalogue: source,
-    clients,
+    // The clients at start-up (for lint); principals see clients created later too.
+    clients: Object.keys(report.clients),
     ...(tokens ? { tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens } : {}),
     close: async () => {
       for (const close of closers.reverse()) await close()

@@ -1,14 +1,16 @@
 /**
- * `AdminApiSource`: resolves principals live from the Keycloak Admin REST API with a fixed,
- * small request budget per uncached user (a username lookup + one effective-roles request per
- * configured client, + groups and realm roles when enabled), bounded caches, single-flight
+ * `AdminApiSource`: resolves principals live from the Keycloak Admin REST API. It sees every client
+ * of the realm with no list to configure, at a per-user cost that does not depend on the number of
+ * clients: at most 3 requests per uncached user (the username lookup, the user's direct role
+ * mappings, the user's direct groups), joined with a realm catalogue (every role with attributes and
+ * composites, the group tree with role mappings) that is fetched once, cached, and dropped by
+ * admin-event invalidations (docs/semantics/keycloak.md §6). Bounded caches, single-flight
  * coalescing, its own client-credentials token provider and a start-up self-check.
  *
  * @module
  */
 import type KcAdminClient from '@keycloak/keycloak-admin-client'
 import { decodeJwt } from 'jose'
-import { LRUCache } from 'lru-cache'
 import { MemoryPrincipalCache, type CacheTier, type Invalidation, type PrincipalCache, type TieredOrigin } from './cache.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
@@ -22,6 +24,7 @@ import {
   UserNotFoundError,
 } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleAttributes, RoleRef } from '../core/principal.js'
+import { fetchRealmCatalogue, readRoleMappings, readUserGroups, type CatalogueReader, type CatalogueStats, type NamedMappings, type RealmCatalogue } from './admin-catalogue.js'
 import { abortable, requireDuration, requireNonEmptyString, requireString, unreachable, validateHttpUrl } from './admin-util.js'
 import { normalizeUsername, type ResolveOptions, type RoleCatalogue, type RoleSource, type UserRef } from './source.js'
 import { ClientCredentialsTokenProvider, type AccessTokenProvider } from './token-provider.js'
@@ -53,7 +56,6 @@ export interface AdminCacheOptions {
  * const options: AdminApiSourceOptions = {
  *   baseUrl: 'http://127.0.0.1:8180',
  *   realm: 'example',
- *   clients: ['conda_store', 'jupyterhub'],
  *   credentials: { clientId: 'permission-resolver', clientSecret: 'permission-resolver-secret' },
  *   cache: { max: 1_000, ttlMs: 30_000 },
  * }
@@ -64,8 +66,12 @@ export interface AdminApiSourceOptions {
   readonly baseUrl: string
   /** The realm whose users are resolved. */
   readonly realm: string
-  /** The clients (by `clientId`) whose effective roles a principal carries; one request each per uncached user. */
-  readonly clients: readonly string[]
+  /**
+   * An optional allow-list (by `clientId`): principals then carry only these clients' roles, and each
+   * must exist (`ClientNotFoundError` otherwise). Default: every client of the realm, including
+   * clients created after start-up. The request cost is the same either way.
+   */
+  readonly clients?: readonly string[]
   /** The service account to authenticate as; `realm` defaults to {@link AdminApiSourceOptions.realm}. */
   readonly credentials?: { readonly clientId: string; readonly clientSecret: string; readonly realm?: string }
   /** Supplies bearer tokens instead of `credentials`. */
@@ -82,15 +88,16 @@ export interface AdminApiSourceOptions {
    */
   readonly principalCache?: PrincipalCache
   /**
-   * Refuse disabled users with {@link UserDisabledError} (default `false`). Free when the user is
-   * looked up by username; when the caller passes both id and username (a token's `sub` and
-   * `preferred_username`) it costs one `GET /users/{id}` per uncached user instead of skipping the
-   * lookup. Turn it on in live-roles mode, so disabling a user ends access before the token expires.
+   * Refuse disabled users with {@link UserDisabledError} (default `false`; without it a disabled user's
+   * principal says `enabled: false`). Free when the user is looked up by username; when the caller
+   * passes both id and username (a token's `sub` and `preferred_username`) it costs one
+   * `GET /users/{id}` per uncached user instead of skipping the lookup. Turn it on in live-roles mode,
+   * so disabling a user ends access before the token expires.
    */
   readonly checkEnabled?: boolean
-  /** Fetch the user's group paths (one request per uncached user; default `true`). */
+  /** Principals carry the user's group paths (default `true`; the groups are read either way, for their roles). */
   readonly groups?: boolean
-  /** Fetch the user's effective realm roles (one request per uncached user; default `false`). */
+  /** Principals carry the user's effective realm roles (default `true`; no extra request). */
   readonly realmRoles?: boolean
   /**
    * While Keycloak is failing, serve a cached principal up to this long past its TTL, marked
@@ -99,11 +106,16 @@ export interface AdminApiSourceOptions {
   readonly serveStaleMs?: number
   /** Timeout of each HTTP request (default 10 000 ms). */
   readonly timeoutMs?: number
-  /** Cache of clientId → client UUID (default `{ max: 256, ttlMs: 600_000 }`). */
-  readonly clientCache?: AdminCacheOptions
-  /** Cache of the role catalogue (`clientRoles` / `realmRoles`; default `{ max: 64, ttlMs: 60_000 }`). */
+  /**
+   * The realm catalogue (every role with attributes and composites, the group tree with role
+   * mappings): `max` bounds how many roles + groups it may hold (default 100 000; a larger realm is
+   * refused with `SourceUnavailableError` rather than held unbounded), `ttlMs` how long it is used
+   * before being fetched again (default: `cache.ttlMs`). Admin-event invalidations of roles and groups
+   * drop it at once; a reference it cannot resolve (a role or group created since) refetches it, at
+   * most once per second.
+   */
   readonly catalogueCache?: AdminCacheOptions
-  /** Page size of the groups listing (default 100, at most 1000). */
+  /** Page size of the groups and clients listings (default 100, at most 1000). */
   readonly groupsPageSize?: number
   /** Clock for cache freshness, staleness and `origin.resolvedAt` (default: the system clock). */
   readonly clock?: Clock
@@ -116,23 +128,29 @@ export interface AdminApiSourceOptions {
  * ```ts
  * const report: AdminSelfCheckReport = await source.selfCheck()
  * report.clients.conda_store // the client's UUID
+ * report.catalogue.requests  // what the catalogue cost
  * ```
  */
 export interface AdminSelfCheckReport {
   readonly realm: string
-  /** Configured clientId → internal client UUID. */
+  /** clientId → internal client UUID: the allow-listed clients, or every client of the realm. */
   readonly clients: Readonly<Record<string, string>>
   /** The service account's realm-management roles, from its token (empty when the token is opaque). */
   readonly rights: readonly string[]
+  /** The catalogue fetched by the check: requests made, clients, roles and groups held. */
+  readonly catalogue: CatalogueStats
 }
 
-/** The realm-management roles without which the Admin API looks like an empty realm. */
-const REQUIRED_RIGHTS = ['view-users', 'view-clients'] as const
+/** The realm-management roles without which the Admin API looks like an empty realm (view-realm: realm roles, for the catalogue). */
+const REQUIRED_RIGHTS = ['view-users', 'view-clients', 'view-realm'] as const
 const SOURCE = 'admin-api'
 const NOT_FOUND_HINT = 'if the user exists, the service account may lack realm-management view-users: users it may not view are invisible'
+/** A catalogue miss refetches the catalogue at most this often, so an unresolvable reference cannot multiply requests. */
+const MISS_REFRESH_MS = 1_000
+const CATALOGUE_CONCURRENCY = 4
 const OPTION_KEYS = new Set([
   'baseUrl', 'realm', 'clients', 'credentials', 'tokenProvider', 'cache', 'groups', 'realmRoles', 'serveStaleMs',
-  'timeoutMs', 'clientCache', 'catalogueCache', 'groupsPageSize', 'clock', 'principalCache', 'checkEnabled',
+  'timeoutMs', 'catalogueCache', 'groupsPageSize', 'clock', 'principalCache', 'checkEnabled',
 ])
 
 /**
@@ -161,30 +179,31 @@ export class UserDisabledError extends KeycloakPermissionsError {
 interface Identity {
   readonly id: string
   readonly username: string
-}
-
-interface RoleItem {
-  readonly name: string
-  readonly attributes: RoleAttributes
+  /** From the user representation; undefined when the lookup was skipped (id and username known). */
+  readonly enabled: boolean | undefined
 }
 
 type AdminClient = KcAdminClient
 
 /**
  * Resolves principals live through the Keycloak Admin REST API (`@keycloak/keycloak-admin-client`,
- * loaded on first use with a dynamic `import()` so CommonJS consumers work).
+ * loaded on first use with a dynamic `import()` so CommonJS consumers work). Every client of the
+ * realm is seen, including clients created after start-up; `clients` optionally narrows it.
  *
- * Per uncached user: `GET /users?username=…&exact=true` (skipped when the caller passes the id and
- * username), one `GET /users/{id}/role-mappings/clients/{uuid}/composite?briefRepresentation=false` per
- * configured client (effective roles — direct, groups and their ancestors, composites, default role —
- * with attributes), plus `GET /users/{id}/groups` and `GET /users/{id}/role-mappings/realm/composite`
- * when enabled. Results are cached (bounded LRU, TTL, injected clock); concurrent requests for one user
- * share one resolution. Keycloak being unreachable is a {@link SourceUnavailableError}, never an empty
- * principal. The endpoint has no provenance: `via` is empty and `complete.provenance` is false.
+ * Per uncached user, whatever the number of clients: `GET /users?username=…&exact=true` (skipped when
+ * the caller passes the id and username), `GET /users/{id}/role-mappings` (direct realm and client
+ * mappings of every client) and `GET /users/{id}/groups?briefRepresentation=false` (direct groups with
+ * their role mappings) — at most 3 requests. They are joined with the realm catalogue (see
+ * {@link AdminApiSourceOptions.catalogueCache}), and the effective roles — direct, default role,
+ * groups and their ancestors, composites — are computed as docs/semantics/keycloak.md §5.2 defines
+ * them, with provenance (`via`). Results are cached (bounded LRU, TTL, injected clock); concurrent
+ * requests for one user share one resolution. Keycloak being unreachable is a
+ * {@link SourceUnavailableError}, never an empty principal.
  *
- * Freshness: `invalidate()` (fed by an `AdminEventWatcher`) drops exactly the affected principals; a
- * shared `principalCache` (`RedisPrincipalCache`) shares lookups and invalidations across replicas.
- * `origin.tier` (see {@link TieredOrigin}) says which tier answered: `memory`, `shared` or `source`.
+ * Freshness: `invalidate()` (fed by an `AdminEventWatcher`) drops exactly the affected principals,
+ * and the catalogue when roles or groups changed; a shared `principalCache` (`RedisPrincipalCache`)
+ * shares lookups and invalidations across replicas. `origin.tier` (see {@link TieredOrigin}) says
+ * which tier answered: `memory`, `shared` or `source`.
  *
  * @example
  * ```ts
@@ -192,20 +211,19 @@ type AdminClient = KcAdminClient
  * const source = new AdminApiSource({
  *   baseUrl: 'http://127.0.0.1:8180',
  *   realm: 'example',
- *   clients: ['conda_store', 'jupyterhub'],
  *   credentials: { clientId: 'permission-resolver', clientSecret: 'permission-resolver-secret' },
  *   cache: { max: 1_000, ttlMs: 30_000 },
  * })
- * await source.selfCheck()              // fails fast on missing rights or unknown clients
- * const alice = await source.resolve('alice')
- * alice.clientRoles.jupyterhub?.map((r) => r.name)
+ * await source.selfCheck()              // fails fast on missing rights
+ * const bob = await source.resolve('bob')
+ * bob.clientRoles['ws-alpha']?.map((r) => r.name) // ['ws_access'] — every client, none configured
  * ```
  */
 export class AdminApiSource implements RoleSource, RoleCatalogue {
   /** The realm this source reads. */
   readonly realm: string
   readonly #baseUrl: string
-  readonly #clients: readonly string[]
+  readonly #clients: readonly string[] | undefined
   readonly #tokens: AccessTokenProvider
   readonly #groups: boolean
   readonly #realmRoles: boolean
@@ -216,9 +234,14 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   readonly #clock: Clock
   readonly #cache: PrincipalCache
   readonly #checkEnabled: boolean
-  readonly #clientUuids: LRUCache<string, string>
-  readonly #catalogue: LRUCache<string, ReadonlyMap<string, RoleAttributes>>
+  readonly #catalogueMax: number
+  readonly #catalogueTtlMs: number
   readonly #flights = new Map<string, Promise<unknown>>()
+  #catalogue: RealmCatalogue | undefined
+  /** Bumped by every invalidation that may change the catalogue: a fetch begun before must not be kept. */
+  #catalogueGeneration = 0
+  #lastMissRefresh: number | undefined
+  #catalogueRequests = 0
   #admin: Promise<AdminClient> | undefined
 
   /**
@@ -234,26 +257,25 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     const base = new URL(this.#baseUrl)
     if (base.search !== '' || base.hash !== '') throw new InvalidOptionsError('baseUrl', 'must not have a query or fragment')
     this.realm = requireNonEmptyString('realm', o.realm)
-    this.#clients = validateClients(o.clients)
+    this.#clients = o.clients === undefined ? undefined : validateClients(o.clients)
     this.#clock = validateClock(o.clock)
     this.#timeoutMs = o.timeoutMs === undefined ? 10_000 : requireDuration('timeoutMs', o.timeoutMs, false)
     this.#groups = optionalBoolean('groups', o.groups, true)
-    this.#realmRoles = optionalBoolean('realmRoles', o.realmRoles, false)
+    this.#realmRoles = optionalBoolean('realmRoles', o.realmRoles, true)
     this.#checkEnabled = optionalBoolean('checkEnabled', o.checkEnabled, false)
     this.#serveStaleMs = o.serveStaleMs === undefined ? 0 : requireDuration('serveStaleMs', o.serveStaleMs, true)
     this.#pageSize = o.groupsPageSize === undefined ? 100 : requireIntegerIn('groupsPageSize', o.groupsPageSize, 1, 1000)
     const cache = validateCache('cache', o.cache, undefined)
     this.#ttlMs = cache.ttlMs
-    const clientCache = validateCache('clientCache', o.clientCache, { max: 256, ttlMs: 600_000 })
-    const catalogueCache = validateCache('catalogueCache', o.catalogueCache, { max: 64, ttlMs: 60_000 })
+    const catalogueCache = validateCache('catalogueCache', o.catalogueCache, { max: 100_000, ttlMs: cache.ttlMs })
+    this.#catalogueMax = catalogueCache.max
+    this.#catalogueTtlMs = catalogueCache.ttlMs
     this.#tokens = this.#validateTokens(o.credentials, o.tokenProvider)
-
-    const perf = { now: () => this.#clock.now() }
-    // ttlResolution 0: lru-cache would otherwise memoise "now" for 1 ms, hiding clock moves.
-    // Entries outlive their TTL by the serve-stale bound; freshness is decided in resolve().
     this.#cache = o.principalCache === undefined ? new MemoryPrincipalCache({ max: cache.max, clock: this.#clock }) : validatePrincipalCache(o.principalCache)
-    this.#clientUuids = new LRUCache({ max: clientCache.max, ttl: clientCache.ttlMs, ttlResolution: 0, perf })
-    this.#catalogue = new LRUCache({ max: catalogueCache.max, ttl: catalogueCache.ttlMs, ttlResolution: 0, perf })
+    // Another replica's watcher saw a role or group change: our catalogue may hold the old state.
+    this.#cache.onRemoteInvalidation?.((invalidation) => {
+      if (invalidation.kind !== 'user') this.#dropCatalogue()
+    })
   }
 
   /**
@@ -262,7 +284,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
    * (`origin.stale: true`) within that bound.
    *
    * @throws `UserNotFoundError` when no user matches (the message notes missing rights as a cause)
-   * @throws `ClientNotFoundError` when a configured client does not exist
+   * @throws `ClientNotFoundError` when an allow-listed client does not exist
    * @throws `InsufficientPermissionsError` when Keycloak answers 403
    * @throws `SourceUnavailableError` when Keycloak cannot be reached, times out or answers unexpectedly
    * @example
@@ -274,7 +296,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   async resolve(user: UserRef, options?: ResolveOptions): Promise<Principal> {
     const ref = readUserRef(user)
     options?.signal?.throwIfAborted()
-    const key = JSON.stringify([this.realm, this.#clients, this.#groups, this.#realmRoles, this.#checkEnabled, ref.id ?? null, ref.username ?? null])
+    const key = JSON.stringify([this.realm, this.#clients ?? null, this.#groups, this.#realmRoles, this.#checkEnabled, ref.id ?? null, ref.username ?? null])
     const answer = await abortable(
       this.#cache.lookup(key, () => this.#fetchPrincipal(ref), { ttlMs: this.#ttlMs, serveStaleMs: this.#serveStaleMs }),
       options?.signal,
@@ -283,11 +305,28 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   }
 
   /**
+   * The user's current group paths (direct memberships), through the same cached resolution as
+   * {@link AdminApiSource.resolve}: what a JupyterHub `!group=` filter on another user's `user=` or
+   * `server=` resource needs. Needs `groups` on (the default).
+   *
+   * @throws as {@link AdminApiSource.resolve}; `InvalidOptionsError` when built with `groups: false`
+   * @example
+   * ```ts
+   * await source.groupsOf('carol') // ['/analyst']
+   * ```
+   */
+  async groupsOf(user: UserRef, options?: ResolveOptions): Promise<readonly string[]> {
+    if (!this.#groups) throw new InvalidOptionsError('groups', 'groupsOf() needs principals that carry groups (groups: true)')
+    return (await this.resolve(user, options)).groups
+  }
+
+  /**
    * Forgets what an admin change affects (see {@link Invalidation}); the `AdminEventWatcher` calls it.
    * Invalidations this source cannot apply narrowly become broader: a group one when principals carry
-   * no groups (`groups: false`), a role one for a realm role without `realmRoles`, or for a client this
-   * source does not read (its roles may be composites of the configured clients' roles). Role and
-   * realm-wide invalidations also drop the role catalogue.
+   * no groups (`groups: false`), a role one for a realm role without `realmRoles`, or for a client
+   * outside the allow-list (its roles may be composites of listed clients' roles). Role, group and
+   * realm-wide invalidations also drop the catalogue (role attributes, composites and group mappings
+   * live there).
    *
    * @example
    * ```ts
@@ -296,9 +335,21 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
    */
   async invalidate(invalidation: Invalidation): Promise<void> {
     const effective = this.#widen(invalidation)
-    if (effective.kind === 'role' || effective.kind === 'all') this.#catalogue.clear()
-    if (effective.kind === 'all') this.#clientUuids.clear()
+    if (effective.kind !== 'user') this.#dropCatalogue()
     await this.#cache.invalidate(effective)
+  }
+
+  /**
+   * Forgets the catalogue only (no principal): for changes that add something nobody holds yet, such
+   * as a new client, role or group. The `AdminEventWatcher` calls it for those events.
+   *
+   * @example
+   * ```ts
+   * source.catalogueChanged()
+   * ```
+   */
+  catalogueChanged(): void {
+    this.#dropCatalogue()
   }
 
   /**
@@ -344,7 +395,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   }
 
   /**
-   * Forgets every cached principal, client UUID and catalogue entry (in every tier).
+   * Forgets every cached principal and the catalogue (in every tier).
    *
    * @example
    * ```ts
@@ -361,14 +412,19 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     if (invalidation.kind === 'role') {
       const { client } = invalidation.role
       if (client === undefined && !this.#realmRoles) return { kind: 'all', cause: `${cause}principals carry no realm roles (realmRoles: false)` }
-      if (client !== undefined && !this.#clients.includes(client)) return { kind: 'all', cause: `${cause}client ${client} is not read by this source` }
+      if (client !== undefined && this.#clients !== undefined && !this.#clients.includes(client)) return { kind: 'all', cause: `${cause}client ${client} is not read by this source` }
     }
     return invalidation
   }
 
+  #dropCatalogue(): void {
+    this.#catalogueGeneration++
+    this.#catalogue = undefined
+  }
+
   /**
-   * Every role of a client with its attributes (`GET /clients/{uuid}/roles?briefRepresentation=false`,
-   * cached); `undefined` when the client does not exist.
+   * Every role of a client with its attributes, from the cached catalogue; `undefined` when the client
+   * does not exist (after refetching the catalogue once, in case the client is new).
    *
    * @throws `SourceUnavailableError` / `InsufficientPermissionsError` as for {@link resolve}
    * @example
@@ -379,35 +435,13 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
    */
   async clientRoles(clientId: string, options?: ResolveOptions): Promise<ReadonlyMap<string, RoleAttributes> | undefined> {
     if (typeof clientId !== 'string' || clientId === '') throw new InvalidInputError('client id', '', 'expected a non-empty string')
-    const key = `client:${clientId}`
-    const hit = this.#catalogue.get(key)
-    if (hit) return hit
-    return abortable(
-      this.#singleFlight(`catalogue:${key}`, async () => {
-        let uuid: string
-        try {
-          uuid = await this.#clientUuid(clientId)
-        } catch (err) {
-          if (err instanceof ClientNotFoundError) return undefined
-          throw err
-        }
-        const kc = await this.#client()
-        const query = { id: uuid, briefRepresentation: false }
-        const data = await this.#call(`roles of client ${clientId}`, 'view-clients', () => kc.clients.listRoles(query), () => {
-          this.#clientUuids.delete(clientId)
-          return new ClientNotFoundError(this.realm, clientId)
-        })
-        const roles = toCatalogue(readRoles(data, `roles of client ${clientId}`).roles)
-        this.#catalogue.set(key, roles)
-        return roles
-      }),
-      options?.signal,
-    )
+    let catalogue = await abortable(this.#getCatalogue(), options?.signal)
+    if (!catalogue.hasClient(clientId) && this.#missRefreshAllowed()) catalogue = await abortable(this.#getCatalogue(true), options?.signal)
+    return catalogue.clientRoles(clientId)
   }
 
   /**
-   * Every realm role with its attributes (`GET /roles?briefRepresentation=false`, cached; needs
-   * realm-management `view-realm`).
+   * Every realm role with its attributes, from the cached catalogue (needs realm-management `view-realm`).
    *
    * @throws `SourceUnavailableError` / `InsufficientPermissionsError` as for {@link resolve}
    * @example
@@ -417,30 +451,31 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
    * ```
    */
   async realmRoles(options?: ResolveOptions): Promise<ReadonlyMap<string, RoleAttributes>> {
-    const key = 'realm'
-    const hit = this.#catalogue.get(key)
-    if (hit) return hit
-    return abortable(
-      this.#singleFlight(`catalogue:${key}`, async () => {
-        const kc = await this.#client()
-        const query = { briefRepresentation: false }
-        const data = await this.#call('realm roles', 'view-realm', () => kc.roles.find(query))
-        const roles = toCatalogue(readRoles(data, 'realm roles').roles)
-        this.#catalogue.set(key, roles)
-        return roles
-      }),
-      options?.signal,
-    )
+    return (await abortable(this.#getCatalogue(), options?.signal)).realmRoles()
   }
 
   /**
-   * The start-up self-check: the service account's token must hold realm-management `view-users`
-   * and `view-clients` (without them the Admin API answers as if the realm were empty); every
-   * configured client must exist and its roles be readable; users must be listable. Caches the
-   * client UUIDs it finds.
+   * Admin API requests this source has spent on catalogues since it was built (for measurements;
+   * per-user requests are not included).
+   *
+   * @example
+   * ```ts
+   * const before = source.catalogueRequests
+   * ```
+   */
+  get catalogueRequests(): number {
+    return this.#catalogueRequests
+  }
+
+  /**
+   * The start-up self-check: the service account's token must hold realm-management `view-users`,
+   * `view-clients` (without them the Admin API answers as if the realm were empty) and `view-realm`
+   * (realm roles); the catalogue
+   * must be readable (clients, roles, realm roles — `view-realm` — and groups); every allow-listed
+   * client must exist; users must be listable. Leaves the catalogue cached.
    *
    * @throws `InsufficientPermissionsError` naming each missing right
-   * @throws `ClientNotFoundError` for the first configured client that does not exist
+   * @throws `ClientNotFoundError` for the first allow-listed client that does not exist
    * @throws `SourceUnavailableError` when Keycloak cannot be reached
    * @example
    * ```ts
@@ -465,29 +500,22 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
         )
       }
     }
-    const kc = await this.#client()
+    const catalogue = await abortable(this.#getCatalogue(true), signal)
     const clients: Record<string, string> = {}
-    for (const clientId of this.#clients) {
-      const uuid = await abortable(this.#clientUuid(clientId), signal)
-      // A roles listing proves view-clients even when the token's claims are opaque to us.
-      const probe = { id: uuid, first: 0, max: 1 }
-      await abortable(
-        this.#call(`roles of client ${clientId}`, 'view-clients', () => kc.clients.listRoles(probe), () => {
-          this.#clientUuids.delete(clientId)
-          return new ClientNotFoundError(this.realm, clientId)
-        }),
-        signal,
-      )
+    for (const clientId of this.#clients ?? [...catalogue.clients.keys()].sort()) {
+      const uuid = catalogue.clients.get(clientId)
+      if (uuid === undefined) throw new ClientNotFoundError(this.realm, clientId, 'or the service account lacks realm-management view-clients')
       clients[clientId] = uuid
     }
+    const kc = await this.#client()
     const usersProbe = { first: 0, max: 1, briefRepresentation: true }
     await abortable(this.#call('users listing', 'view-users', () => kc.users.find(usersProbe)), signal)
-    return { realm: this.realm, clients, rights: rights ? [...rights].sort() : [] }
+    return { realm: this.realm, clients, rights: rights ? [...rights].sort() : [], catalogue: catalogue.stats }
   }
 
   /**
-   * Forgets every cached principal (in every tier: with a shared tier the whole fleet's), client UUID
-   * and catalogue entry. Prefer the narrow `invalidate*` methods, which an `AdminEventWatcher` calls.
+   * Forgets every cached principal (in every tier: with a shared tier the whole fleet's) and the
+   * catalogue. Prefer the narrow `invalidate*` methods, which an `AdminEventWatcher` calls.
    *
    * @example
    * ```ts
@@ -497,55 +525,138 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   clearCache(): void {
     // A shared tier may fail; clearing the local layer happens synchronously regardless.
     this.#cache.clear().catch(() => undefined)
-    this.#clientUuids.clear()
-    this.#catalogue.clear()
+    this.#dropCatalogue()
+  }
+
+  #missRefreshAllowed(): boolean {
+    const now = this.#clock.now()
+    if (this.#lastMissRefresh !== undefined && now - this.#lastMissRefresh < MISS_REFRESH_MS) return false
+    this.#lastMissRefresh = now
+    return true
+  }
+
+  /** The cached catalogue while fresh, else a new one (one fetch shared by concurrent callers). */
+  #getCatalogue(refresh = false): Promise<RealmCatalogue> {
+    const held = this.#catalogue
+    if (!refresh && held !== undefined && this.#clock.now() - held.fetchedAt < this.#catalogueTtlMs) return Promise.resolve(held)
+    const generation = this.#catalogueGeneration
+    return this.#singleFlight(`catalogue:${generation}`, async () => {
+      const catalogue = await fetchRealmCatalogue(this.#catalogueReader(), {
+        realm: this.realm,
+        pageSize: this.#pageSize,
+        maxEntries: this.#catalogueMax,
+        concurrency: CATALOGUE_CONCURRENCY,
+        now: () => this.#clock.now(),
+      })
+      this.#catalogueRequests += catalogue.stats.requests
+      // An invalidation while fetching may describe a change the answers straddle: do not keep them.
+      if (generation === this.#catalogueGeneration) this.#catalogue = catalogue
+      return catalogue
+    })
+  }
+
+  #catalogueReader(): CatalogueReader {
+    const kc = () => this.#client()
+    const q = (query: Record<string, unknown>) => query as never
+    return {
+      realm: async () => {
+        const client = await kc()
+        return this.#call('realm settings', 'view-realm', () => client.realms.findOne(q({ realm: this.realm }))).catch((err: unknown) => {
+          // The default role's name is the only thing read here; without view-realm the conventional name is used.
+          if (err instanceof InsufficientPermissionsError) return undefined
+          throw err
+        })
+      },
+      clients: async (first, max) => {
+        const client = await kc()
+        return this.#call('clients listing', 'view-clients', () => client.clients.find(q({ first, max })))
+      },
+      clientRoles: async (uuid, clientId) => {
+        const client = await kc()
+        // A client deleted between the listing and this request: refetch the catalogue next time.
+        return this.#call(`roles of client ${clientId}`, 'view-clients', () => client.clients.listRoles(q({ id: uuid, briefRepresentation: false })), () =>
+          new SourceUnavailableError(SOURCE, `client ${clientId} disappeared while the catalogue was read`, { status: 404 }))
+      },
+      realmRoles: async () => {
+        const client = await kc()
+        return this.#call('realm roles', 'view-realm', () => client.roles.find(q({ briefRepresentation: false })))
+      },
+      composites: async (roleId, label) => {
+        const client = await kc()
+        return this.#call(`composites of ${label}`, 'view-realm', () => client.roles.getCompositeRoles(q({ id: roleId })), () =>
+          new SourceUnavailableError(SOURCE, `${label} disappeared while the catalogue was read`, { status: 404 }))
+      },
+      topGroups: async (first, max) => {
+        const client = await kc()
+        return this.#call('groups listing', 'view-users', () => client.groups.find(q({ first, max, briefRepresentation: false })))
+      },
+      children: async (groupId, path, first, max) => {
+        const client = await kc()
+        return this.#call(`subgroups of ${path}`, 'view-users', () => client.groups.listSubGroups(q({ parentId: groupId, first, max, briefRepresentation: false })), () =>
+          new SourceUnavailableError(SOURCE, `group ${path} disappeared while the catalogue was read`, { status: 404 }))
+      },
+    }
   }
 
   async #fetchPrincipal(ref: UserLookup): Promise<Principal> {
     const kc = await this.#client()
-    const uuids = await Promise.all(this.#clients.map((clientId) => this.#clientUuid(clientId)))
-    const who = await this.#identify(kc, ref)
-    const label = JSON.stringify(who.username)
-    const userGone = () => new UserNotFoundError(this.realm, who.username, 'it disappeared during the resolution')
-    const [roleLists, groups, realmRoles] = await Promise.all([
-      Promise.all(
-        this.#clients.map(async (clientId, i) => {
-          const query = { id: who.id, clientUniqueId: uuids[i]!, briefRepresentation: false }
-          const data = await this.#call(`effective roles of ${label} on ${clientId}`, 'view-users', () =>
-            kc.users.listCompositeClientRoleMappings(query), (body) => {
-              if (errorText(body).toLowerCase().includes('client')) {
-                this.#clientUuids.delete(clientId)
-                return new ClientNotFoundError(this.realm, clientId)
-              }
-              return userGone()
-            })
-          return readRoles(data, `effective roles of ${label} on ${clientId}`, clientId)
-        }),
-      ),
-      this.#groups ? this.#groupsOf(kc, who, userGone) : Promise.resolve([]),
-      this.#realmRoles
-        ? (async () => {
-            const query = { id: who.id, briefRepresentation: false }
-            const data = await this.#call(`effective realm roles of ${label}`, 'view-users', () =>
-              kc.users.listCompositeRealmRoleMappings(query), userGone)
-            return readRoles(data, `effective realm roles of ${label}`)
-          })()
-        : Promise.resolve({ roles: [], diagnostics: [] }),
+    const generation = this.#catalogueGeneration
+    // Both halves run at once; when both fail, the catalogue's error (usually a missing right) is the one reported.
+    const [catalogueResult, userResult] = await Promise.allSettled([
+      this.#getCatalogue(),
+      (async () => {
+        const who = await this.#identify(kc, ref)
+        const label = JSON.stringify(who.username)
+        const userGone = () => new UserNotFoundError(this.realm, who.username, 'it disappeared during the resolution')
+        const [mappings, groups] = await Promise.all([
+          this.#call(`role mappings of ${label}`, 'view-users', () => kc.users.listRoleMappings({ id: who.id }), userGone).then((data) =>
+            readRoleMappings(data, `role mappings of ${label}`)),
+          this.#userGroups(kc, who, userGone),
+        ])
+        return { who, mappings, groups }
+      })(),
     ])
-
-    const diagnostics: Diagnostic[] = []
-    const clientRoles: Record<string, EffectiveRole[]> = {}
-    const order = this.#clients.map((clientId, i) => [clientId, roleLists[i]!] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    for (const [clientId, list] of order) {
-      diagnostics.push(...list.diagnostics)
-      if (list.roles.length > 0) {
-        clientRoles[clientId] = list.roles.map((r) => ({ client: clientId, name: r.name, attributes: r.attributes, via: [] }))
-      }
+    if (catalogueResult.status === 'rejected') throw catalogueResult.reason
+    if (userResult.status === 'rejected') throw userResult.reason
+    const user = userResult.value
+    let catalogue = catalogueResult.value
+    let joined = catalogue.effectiveRoles(user.mappings, user.groups)
+    const unknownClient = () => this.#clients?.find((clientId) => !catalogue.hasClient(clientId))
+    if (generation !== this.#catalogueGeneration) {
+      // Roles or groups changed while we read: join again with a catalogue fetched after the change.
+      catalogue = await this.#getCatalogue()
+      joined = catalogue.effectiveRoles(user.mappings, user.groups)
     }
-    diagnostics.push(...realmRoles.diagnostics)
-    if (Object.keys(clientRoles).length === 0 && realmRoles.roles.length === 0 && this.#clients.length > 0) {
+    if ((joined.missing.length > 0 || unknownClient() !== undefined) && this.#missRefreshAllowed()) {
+      // Something newer than the catalogue (a client, role or group created since): fetch it again.
+      catalogue = await this.#getCatalogue(true)
+      joined = catalogue.effectiveRoles(user.mappings, user.groups)
+    }
+    const missingClient = unknownClient()
+    if (missingClient !== undefined) throw new ClientNotFoundError(this.realm, missingClient, 'or the service account lacks realm-management view-clients')
+
+    const { who } = user
+    const label = JSON.stringify(who.username)
+    const diagnostics: Diagnostic[] = [...joined.diagnostics]
+    if (joined.missing.length > 0) {
       diagnostics.push(
-        diagnostic('info', 'KEYCLOAK_NO_ROLES', `The Admin API reports no effective roles for ${label} on ${this.#clients.join(', ')}`, { user: who.username }, {
+        diagnostic('warning', 'KEYCLOAK_CATALOGUE_INCOMPLETE', `The realm catalogue does not resolve ${[...new Set(joined.missing)].join('; ')} for ${label}: those roles are left out`, { user: who.username }, {
+          fix: 'Usually a change in progress (retry); otherwise the service account may not view every role, client and group (realm-management view-realm, view-clients, view-users)',
+        }),
+      )
+    }
+    const clientRoles: Record<string, EffectiveRole[]> = {}
+    for (const clientId of [...joined.clientRoles.keys()].sort()) {
+      if (this.#clients !== undefined && !this.#clients.includes(clientId)) continue
+      const list = joined.clientRoles.get(clientId)!
+      // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
+      if (clientId === '__proto__') Object.defineProperty(clientRoles, clientId, { value: list, enumerable: true, writable: true, configurable: true })
+      else clientRoles[clientId] = list
+    }
+    const realmRoles = this.#realmRoles ? joined.realmRoles : []
+    if (Object.keys(clientRoles).length === 0 && realmRoles.length === 0) {
+      diagnostics.push(
+        diagnostic('info', 'KEYCLOAK_NO_ROLES', `The Admin API reports no effective roles for ${label}`, { user: who.username }, {
           fix: 'If the user should hold roles, check that the service account has realm-management view-users (AdminApiSource.selfCheck())',
         }),
       )
@@ -554,17 +665,18 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
       realm: this.realm,
       userId: who.id,
       username: who.username,
-      groups: [...groups].sort(),
-      realmRoles: realmRoles.roles.map((r) => ({ name: r.name, attributes: r.attributes, via: [] })),
+      ...(who.enabled === false && { enabled: false }),
+      groups: this.#groups ? [...new Set(user.groups.map((g) => g.path))].sort() : [],
+      realmRoles,
       clientRoles,
-      complete: { groups: this.#groups, realmRoles: this.#realmRoles, attributes: true, provenance: false },
+      complete: { groups: this.#groups, realmRoles: this.#realmRoles, attributes: true, provenance: true },
       origin: { kind: 'admin-api', resolvedAt: this.#clock.now(), cached: false, stale: false },
       diagnostics,
     }
   }
 
   async #identify(kc: AdminClient, ref: UserLookup): Promise<Identity> {
-    if (ref.id !== undefined && ref.username !== undefined && !this.#checkEnabled) return { id: ref.id, username: ref.username }
+    if (ref.id !== undefined && ref.username !== undefined && !this.#checkEnabled) return { id: ref.id, username: ref.username, enabled: undefined }
     if (ref.id !== undefined) {
       const id = ref.id
       const notFound = () => new UserNotFoundError(this.realm, ref.username ?? id, NOT_FOUND_HINT)
@@ -574,49 +686,32 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
       if (typeof username !== 'string') throw unexpected(`user ${JSON.stringify(id)}`, 'username is not a string')
       // A token's preferred_username that no longer matches the id: the account was renamed or reused.
       if (ref.username !== undefined && username !== ref.username) throw notFound()
-      if (this.#checkEnabled && (user as { enabled?: unknown }).enabled === false) throw new UserDisabledError(this.realm, username)
-      return { id, username }
+      const enabled = (user as { enabled?: unknown }).enabled !== false
+      if (this.#checkEnabled && !enabled) throw new UserDisabledError(this.realm, username)
+      return { id, username, enabled }
     }
     const username = ref.username!
     const query = { username, exact: true, briefRepresentation: true }
     const found = await this.#call(`user lookup ${JSON.stringify(username)}`, 'view-users', () => kc.users.find(query))
     if (!Array.isArray(found)) throw unexpected(`user lookup ${JSON.stringify(username)}`, 'expected an array')
     // `exact=true` is still a search on some storage providers: keep only the exact name.
-    const match = found.find((u: { username?: unknown }) => u.username === username) as { id?: unknown } | undefined
+    const match = found.find((u: { username?: unknown }) => u.username === username) as { id?: unknown; enabled?: unknown } | undefined
     if (!match) throw new UserNotFoundError(this.realm, username, NOT_FOUND_HINT)
     if (typeof match.id !== 'string') throw unexpected(`user lookup ${JSON.stringify(username)}`, 'user without an id')
-    if (this.#checkEnabled && (match as { enabled?: unknown }).enabled === false) throw new UserDisabledError(this.realm, username)
-    return { id: match.id, username }
+    const enabled = match.enabled !== false
+    if (this.#checkEnabled && !enabled) throw new UserDisabledError(this.realm, username)
+    return { id: match.id, username, enabled }
   }
 
-  async #groupsOf(kc: AdminClient, who: Identity, userGone: () => KeycloakPermissionsError): Promise<string[]> {
-    const paths: string[] = []
+  async #userGroups(kc: AdminClient, who: Identity, userGone: () => KeycloakPermissionsError): Promise<{ path: string; own: NamedMappings }[]> {
+    const groups: { path: string; own: NamedMappings }[] = []
+    const what = `groups of ${JSON.stringify(who.username)}`
     for (let first = 0; ; first += this.#pageSize) {
-      const query = { id: who.id, first, max: this.#pageSize, briefRepresentation: true }
-      const page = await this.#call(`groups of ${JSON.stringify(who.username)}`, 'view-users', () => kc.users.listGroups(query), userGone)
-      if (!Array.isArray(page)) throw unexpected(`groups of ${JSON.stringify(who.username)}`, 'expected an array')
-      for (const group of page as { path?: unknown }[]) {
-        if (typeof group.path !== 'string') throw unexpected(`groups of ${JSON.stringify(who.username)}`, 'group without a path')
-        paths.push(group.path)
-      }
-      if (page.length !== this.#pageSize) return paths
+      const query = { id: who.id, first, max: this.#pageSize, briefRepresentation: false }
+      const page = await this.#call(what, 'view-users', () => kc.users.listGroups(query), userGone)
+      groups.push(...readUserGroups(page, what))
+      if ((page as unknown[]).length !== this.#pageSize) return groups
     }
-  }
-
-  #clientUuid(clientId: string): Promise<string> {
-    const hit = this.#clientUuids.get(clientId)
-    if (hit !== undefined) return Promise.resolve(hit)
-    return this.#singleFlight(`client:${clientId}`, async () => {
-      const kc = await this.#client()
-      const query = { clientId }
-      const found = await this.#call(`client ${JSON.stringify(clientId)}`, 'view-clients', () => kc.clients.find(query))
-      if (!Array.isArray(found)) throw unexpected(`client ${JSON.stringify(clientId)}`, 'expected an array')
-      const match = found.find((c: { clientId?: unknown }) => c.clientId === clientId) as { id?: unknown } | undefined
-      if (!match) throw new ClientNotFoundError(this.realm, clientId, 'or the service account lacks realm-management view-clients')
-      if (typeof match.id !== 'string') throw unexpected(`client ${JSON.stringify(clientId)}`, 'client without an id')
-      this.#clientUuids.set(clientId, match.id)
-      return match.id
-    })
   }
 
   #singleFlight<T>(key: string, run: () => Promise<T>): Promise<T> {
@@ -703,6 +798,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   }
 }
 
+
 interface UserLookup {
   readonly id?: string
   readonly username?: string
@@ -738,38 +834,6 @@ function validatePrincipalCache(value: unknown): PrincipalCache {
     throw new InvalidOptionsError('principalCache', 'must implement PrincipalCache (lookup, invalidate, clear)')
   }
   return c as PrincipalCache
-}
-
-/** Reads a role listing; a malformed attribute is dropped with a diagnostic, never fatal. */
-function readRoles(data: unknown, what: string, client?: string): { roles: RoleItem[]; diagnostics: Diagnostic[] } {
-  if (!Array.isArray(data)) throw unexpected(what, 'expected an array of roles')
-  const diagnostics: Diagnostic[] = []
-  const roles: RoleItem[] = []
-  for (const item of data as { name?: unknown; attributes?: unknown }[]) {
-    if (typeof item?.name !== 'string') throw unexpected(what, 'role without a name')
-    const attributes: Record<string, readonly string[]> = {}
-    if (item.attributes !== undefined && item.attributes !== null) {
-      if (typeof item.attributes !== 'object' || Array.isArray(item.attributes)) throw unexpected(what, `attributes of ${item.name} are not an object`)
-      for (const [key, value] of Object.entries(item.attributes as Record<string, unknown>)) {
-        if (Array.isArray(value) && value.every((v) => typeof v === 'string')) attributes[key] = value as string[]
-        else {
-          diagnostics.push(
-            diagnostic('warning', 'KEYCLOAK_ATTRIBUTE_MALFORMED', `Attribute ${key} of role ${item.name} is not a list of strings; ignored`, {
-              role: client === undefined ? { name: item.name } : { client, name: item.name },
-              attribute: key,
-            }),
-          )
-        }
-      }
-    }
-    roles.push({ name: item.name, attributes })
-  }
-  roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  return { roles, diagnostics }
-}
-
-function toCatalogue(roles: readonly RoleItem[]): ReadonlyMap<string, RoleAttributes> {
-  return new Map(roles.map((r) => [r.name, r.attributes]))
 }
 
 /** The realm-management roles in a JWT's `resource_access`; undefined when the token is not a readable JWT. */

@@ -56,7 +56,7 @@ export type AdminEventTarget =
   | { readonly kind: 'realm-role'; readonly name: string }
   | { readonly kind: 'role-id'; readonly roleId: string }
   | { readonly kind: 'all'; readonly why: string }
-  | { readonly kind: 'none'; readonly why: string }
+  | { readonly kind: 'none'; readonly why: string; readonly catalogue?: true }
 
 /** Resource types that change nothing a principal carries (sessions, flows, token-only scope settings, …). */
 const IRRELEVANT_TYPES: ReadonlySet<string> = new Set([
@@ -88,7 +88,7 @@ function segment(value: string | undefined): string | undefined {
  *   `groups` / `groups/{id}/children` (a new group, or a move) → everything;
  * - `clients/{uuid}/roles/{name}[/composites]` → that client role; `roles/{name}[/composites]` → that
  *   realm role (this also covers the default role `default-roles-{realm}`); `roles-by-id/{id}…` → the role
- *   with that id; creating a role → nothing (nobody holds it yet);
+ *   with that id; creating a role → nothing (nobody holds it yet; `catalogue: true` tells role catalogues);
  * - `clients/{uuid}` update/delete → everything (its clientId may have changed; creation → nothing); token-only client
  *   settings (scope mappings, protocol mappers, secrets, …) and session, flow, client-scope, protocol-mapper, identity-provider and user-profile events → nothing;
  * - `REALM` updates, organizations, partial imports and **anything else** → everything.
@@ -120,16 +120,16 @@ export function classifyAdminEvent(event: AdminEvent): AdminEventTarget {
       if (sub === 'management') return { kind: 'none', why: 'group permissions do not change memberships' }
       return { kind: 'all', why: `${what} (a new subgroup or a move)` }
     case 'clients':
-      if (id === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new client has no holders' } : { kind: 'all', why: what }
+      if (id === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new client has no holders', catalogue: true } : { kind: 'all', why: what }
       if (sub === 'roles') {
-        if (name === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new role has no holders' } : { kind: 'all', why: what }
+        if (name === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new role has no holders', catalogue: true } : { kind: 'all', why: what }
         return { kind: 'client-role', clientUuid: id, name }
       }
-      if (sub === undefined && event.operationType === 'CREATE') return { kind: 'none', why: 'a new client has no holders' }
+      if (sub === undefined && event.operationType === 'CREATE') return { kind: 'none', why: 'a new client has no holders', catalogue: true }
       if (sub !== undefined && IRRELEVANT_CLIENT_PARTS.has(sub)) return { kind: 'none', why: `client ${sub} shape tokens only` }
       return { kind: 'all', why: what }
     case 'roles':
-      if (id === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new role has no holders' } : { kind: 'all', why: what }
+      if (id === undefined) return event.operationType === 'CREATE' ? { kind: 'none', why: 'a new role has no holders', catalogue: true } : { kind: 'all', why: what }
       return { kind: 'realm-role', name: id }
     case 'roles-by-id':
       if (id === undefined) return { kind: 'all', why: what }
@@ -155,6 +155,11 @@ export function classifyAdminEvent(event: AdminEvent): AdminEventTarget {
 export interface InvalidationTarget {
   /** Applies one invalidation; the watcher awaits it before marking the event as seen. */
   invalidate(invalidation: Invalidation): Promise<void> | void
+  /**
+   * Optional: something was created that nobody holds yet (a client, a role): no principal changes,
+   * but a catalogue of roles and clients (`AdminApiSource`'s) is out of date. Called once per poll.
+   */
+  catalogueChanged?(): void
 }
 
 /**
@@ -535,17 +540,21 @@ export class AdminEventWatcher {
         if (events.length < this.#pageSize) break
       }
       const invalidations: Invalidation[] = []
+      let catalogueChanged = false
       if (overflow) invalidations.push({ kind: 'all', cause: `more than ${this.#pageSize * this.#maxPages} admin events in one poll` })
       else {
         // Oldest first, so a later event's invalidation is delivered after an earlier one's.
         const unique = [...new Map(fresh.map((e) => [e.id, e])).values()].sort((a, b) => a.time - b.time)
         for (const event of unique) {
+          const target = classifyAdminEvent(event)
+          if (target.kind === 'none' && target.catalogue) catalogueChanged = true
           const invalidation = await this.#invalidationFor(event)
           if (invalidation !== undefined) invalidations.push(invalidation)
         }
       }
       const delivered = collapse(invalidations)
       for (const invalidation of delivered) await this.#target.invalidate(invalidation)
+      if (catalogueChanged && !delivered.some((i) => i.kind !== 'user')) this.#target.catalogueChanged?.()
       for (const event of fresh) this.#seen.set(event.id, true)
       this.#eventsSeen += fresh.length
       this.#cursor = Math.max(this.#cursor, Math.max(newest ?? 0, startedAt) - this.#overlapMs)

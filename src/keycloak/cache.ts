@@ -114,6 +114,11 @@ export interface PrincipalCache {
   invalidate(invalidation: Invalidation): Promise<void>
   /** Forgets every entry. */
   clear(): Promise<void>
+  /**
+   * Optional: registers a listener for invalidations that arrive from elsewhere (a shared tier's other
+   * replicas), so the source can drop what it derives beside principals (`AdminApiSource`'s catalogue).
+   */
+  onRemoteInvalidation?(listener: (invalidation: Invalidation) => void): void
 }
 
 /**

@@ -171,6 +171,7 @@ export class RedisPrincipalCache implements PrincipalCache {
   readonly #clock: Clock
   readonly #instance = randomUUID()
   readonly #flights = new Map<string, Promise<CacheAnswer>>()
+  readonly #remoteListeners: ((invalidation: Invalidation) => void)[] = []
   #client: RedisClient | undefined
   #subscriber: RedisClient | undefined
   #connecting: Promise<void> | undefined
@@ -528,9 +529,35 @@ export class RedisPrincipalCache implements PrincipalCache {
       const { from, invalidation } = JSON.parse(message) as { from?: unknown; invalidation?: Invalidation }
       if (from === this.#instance || typeof invalidation !== 'object' || invalidation === null) return
       this.#local.invalidateSync(invalidation)
+      this.#notifyRemote(invalidation)
     } catch {
       // Not ours: an invalidation we cannot read must still not leave stale entries behind.
-      this.#local.invalidateSync({ kind: 'all', cause: 'unreadable invalidation message' })
+      const all: Invalidation = { kind: 'all', cause: 'unreadable invalidation message' }
+      this.#local.invalidateSync(all)
+      this.#notifyRemote(all)
+    }
+  }
+
+  /**
+   * Registers a listener for invalidations published by other replicas (and for the "start afresh"
+   * after a Redis outage); `AdminApiSource` drops its catalogue on role and group changes with it.
+   *
+   * @example
+   * ```ts
+   * principalCache.onRemoteInvalidation((inv) => console.log('from another replica:', inv.kind))
+   * ```
+   */
+  onRemoteInvalidation(listener: (invalidation: Invalidation) => void): void {
+    this.#remoteListeners.push(listener)
+  }
+
+  #notifyRemote(invalidation: Invalidation): void {
+    for (const listener of this.#remoteListeners) {
+      try {
+        listener(invalidation)
+      } catch {
+        // A listener's failure must not stop the others nor the subscription.
+      }
     }
   }
 
@@ -545,6 +572,7 @@ export class RedisPrincipalCache implements PrincipalCache {
     if (wasDown) {
       // Invalidations published while we were away are lost: start the local layer afresh.
       this.#local.invalidateSync({ kind: 'all', cause: 'redis reconnected' })
+      this.#notifyRemote({ kind: 'all', cause: 'redis reconnected' })
       this.#log(`keycloak-permissions/redis: Redis at ${redact(this.#url)} is back; shared cache and invalidations resumed (local layer cleared)`)
     }
     void this.#tick()

@@ -34,7 +34,6 @@ describe('AdminApiSource options (validated eagerly, no request made)', () => {
           realmRoles: true,
           serveStaleMs: 60_000,
           timeoutMs: 2_000,
-          clientCache: { max: 10, ttlMs: 1_000 },
           catalogueCache: { max: 10, ttlMs: 1_000 },
           groupsPageSize: 500,
           clock: { now: () => 0 },
@@ -52,7 +51,8 @@ describe('AdminApiSource options (validated eagerly, no request made)', () => {
     ['cache.ttlMs 0 (no expiry)', { cache: { max: 1, ttlMs: 0 } }, 'cache.ttlMs'],
     ['cache.ttlMs Infinity', { cache: { max: 1, ttlMs: Number.POSITIVE_INFINITY } }, 'cache.ttlMs'],
     ['cache unknown key', { cache: { max: 1, ttlMs: 1, size: 3 } }, 'cache.size'],
-    ['clientCache.max negative', { clientCache: { max: -1, ttlMs: 1 } }, 'clientCache.max'],
+    ['clientCache (removed: clients come from the catalogue)', { clientCache: { max: 1, ttlMs: 1 } }, 'clientCache'],
+    ['catalogueCache.max negative', { catalogueCache: { max: -1, ttlMs: 1 } }, 'catalogueCache.max'],
     ['catalogueCache.ttlMs string', { catalogueCache: { max: 1, ttlMs: '1s' } }, 'catalogueCache.ttlMs'],
     ['baseUrl missing', { baseUrl: undefined }, 'baseUrl'],
     ['baseUrl not a URL', { baseUrl: 'keycloak' }, 'baseUrl'],
@@ -79,6 +79,11 @@ describe('AdminApiSource options (validated eagerly, no request made)', () => {
     expect(err.option).toBe(option)
     expect(err.code).toBe('ERR_INVALID_OPTIONS')
     expect(err.message).toContain(`Invalid option ${option}:`)
+  })
+
+  it('clients is optional: without it every client of the realm is read', () => {
+    const { clients: _, ...rest } = valid
+    expect(new AdminApiSource(rest).realm).toBe('example')
   })
 
   it('rejects a tokenProvider without getAccessToken()', () => {

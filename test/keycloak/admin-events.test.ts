@@ -132,6 +132,20 @@ describe('AdminEventWatcher (loopback admin-events endpoint)', () => {
     expect(watcher.status().eventsSeen).toBe(3)
   })
 
+  it('a new client or role invalidates no principal but tells the target its catalogue is out of date, once per poll', async () => {
+    let told = 0
+    const watcher = make({ target: { invalidate: (inv: Invalidation) => void received.push(inv), catalogueChanged: () => void told++ }, from: 990_000 })
+    fake.events = [ev('n1', 995_000, 'CREATE', 'CLIENT', 'clients/c9'), ev('n2', 995_001, 'CREATE', 'CLIENT_ROLE', 'clients/c9/roles'), ev('n3', 995_002, 'CREATE', 'REALM_ROLE', 'roles')]
+    const poll = await watcher.pollOnce()
+    expect(poll.invalidations).toEqual([])
+    expect(received).toEqual([])
+    expect(told).toBe(1)
+    fake.events.push(ev('u1', 996_000, 'UPDATE', 'USER', 'users/u1'))
+    await watcher.pollOnce()
+    expect(told).toBe(1) // a user change leaves catalogues alone
+    expect(classifyAdminEvent(fake.events[0]!)).toEqual({ kind: 'none', why: 'a new client has no holders', catalogue: true })
+  })
+
   it('reads every page of a burst (events with equal time included) and invalidates everything past maxPages', async () => {
     fake.events = Array.from({ length: 25 }, (_, i) => ev(`e${i}`, 999_000, 'UPDATE', 'USER', `users/u${i}`))
     const paged = await make({ pageSize: 10, maxPages: 3, dedupeMax: 100 }).pollOnce()

@@ -135,7 +135,7 @@ describe('AdminApiSource.invalidate*', () => {
   }
 
   it('passes narrow invalidations through and widens those the principals cannot answer', async () => {
-    const { source, seen } = make()
+    const { source, seen } = make({ realmRoles: false }) // realm roles are on by default
     await source.invalidateUser('u1')
     await source.invalidateGroup('/projects')
     await source.invalidateRole({ client: 'conda_store', name: 'viewer' })
