@@ -7,12 +7,9 @@ import { userToken } from './helpers/keycloak-admin.js'
 import { describeLive, live, REALM, SERVICE_ACCOUNT } from './helpers/live.js'
 import { EXPECTED } from './helpers/realm.js'
 
-const CLIENTS = ['conda_store', 'jupyterhub'] as const
-const K = CLIENTS.length
-const isComposite = (r: ProxiedRequest) => /\/role-mappings\/clients\/[^/]+\/composite$/.test(r.path)
 const isUserLookup = (r: ProxiedRequest) => r.path === `/admin/realms/${REALM}/users`
+const isMappings = (r: ProxiedRequest) => /\/users\/[^/]+\/role-mappings$/.test(r.path)
 const isGroups = (r: ProxiedRequest) => /\/users\/[^/]+\/groups$/.test(r.path)
-const isRealmComposite = (r: ProxiedRequest) => r.path.endsWith('/role-mappings/realm/composite')
 
 describeLive('AdminApiSource request budget (counted through a loopback proxy)', () => {
   let proxy: CountingProxy
@@ -21,10 +18,7 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
     new AdminApiSource({
       baseUrl: proxy.url,
       realm: REALM,
-      clients: CLIENTS,
       credentials: SERVICE_ACCOUNT,
-      groups: false,
-      realmRoles: false,
       cache: { max: 100, ttlMs: 30_000 },
       clock,
       ...extra,
@@ -37,17 +31,21 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
     await proxy?.close()
   })
 
-  it(`an uncached user costs 1 + K = ${1 + K} Admin API requests (lookup + one composite per client); a cached one costs 0`, async () => {
+  it('an uncached user costs 3 Admin API requests (lookup, role mappings, groups) for every client of the realm; a cached one costs 0', async () => {
     const source = make()
-    await source.selfCheck() // warms the token and the client UUIDs, as at start-up
+    const report = await source.selfCheck() // warms the token and the catalogue, as at start-up
+    expect(Object.keys(report.clients).length).toBeGreaterThanOrEqual(12)
     proxy.reset()
     const dave = await source.resolve('dave')
     expect(proxy.tokenRequests()).toHaveLength(0)
-    expect(proxy.adminRequests()).toHaveLength(1 + K)
+    expect(proxy.adminRequests()).toHaveLength(3)
     expect(proxy.total(isUserLookup)).toBe(1)
-    expect(proxy.total(isComposite)).toBe(K)
-    expect(proxy.requests.filter(isComposite).every((r) => r.url.includes('briefRepresentation=false'))).toBe(true)
-    expect(Object.keys(dave.clientRoles)).toEqual([...CLIENTS])
+    expect(proxy.total(isMappings)).toBe(1)
+    expect(proxy.total(isGroups)).toBe(1)
+    const groups = proxy.requests.find(isGroups)!.url
+    expect(groups).toContain('briefRepresentation=false')
+    expect(groups).toMatch(/[?&]max=\d+/) // paged explicitly
+    expect(Object.keys(dave.clientRoles).sort()).toEqual(Object.keys(EXPECTED.users.dave!.clientRoles).sort())
 
     proxy.reset()
     const cached = await source.resolve('dave')
@@ -60,55 +58,50 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
     await source.selfCheck()
     proxy.reset()
     const results = await Promise.all(Array.from({ length: 50 }, () => source.resolve('alice')))
-    expect(proxy.total()).toBe(1 + K)
-    expect(proxy.adminRequests()).toHaveLength(1 + K)
+    expect(proxy.total()).toBe(3)
     for (const r of results) expect(summarizePrincipal(r)).toEqual(summarizePrincipal(results[0]!))
   })
 
-  it(`groups and realm roles add one request each: at most 3 + K = ${3 + K}`, async () => {
-    const source = make({ groups: true, realmRoles: true })
+  it('an allow-list costs the same 3 requests and narrows the principal', async () => {
+    const source = make({ clients: ['conda_store', 'jupyterhub'] })
     await source.selfCheck()
     proxy.reset()
     const bob = await source.resolve('bob')
-    expect(proxy.total(isUserLookup)).toBe(1)
-    expect(proxy.total(isComposite)).toBe(K)
-    expect(proxy.total(isGroups)).toBe(1)
-    expect(proxy.total(isRealmComposite)).toBe(1)
-    expect(proxy.adminRequests().length).toBeLessThanOrEqual(3 + K)
-    expect(proxy.tokenRequests()).toHaveLength(0)
+    expect(proxy.adminRequests()).toHaveLength(3)
+    expect(Object.keys(bob.clientRoles)).toEqual(['conda_store', 'jupyterhub'])
     expect(bob.groups).toEqual(EXPECTED.users.bob!.groups)
-    expect(proxy.requests.filter(isGroups)[0]!.url).toMatch(/[?&]max=\d+/) // paged explicitly
   })
 
-  it('a known id + username (a verified token) skips the lookup: K requests', async () => {
-    const source = make()
-    const ids = await source.selfCheck().then(() => source.resolve('carol'))
+  it('a known id + username (a verified token) skips the lookup: 2 requests', async () => {
+    const ids = await make().resolve('carol')
     const fresh = make()
     await fresh.selfCheck()
     proxy.reset()
     await fresh.resolve({ id: ids.userId!, username: 'carol' })
-    expect(proxy.total()).toBe(K)
+    expect(proxy.total()).toBe(2)
   })
 
-  it('a missing token costs one token request; one due for renewal (exp − 30 s) costs one more', async () => {
-    const source = make()
+  it('cold: one token request and one catalogue; the catalogue outlives principals when its TTL is longer; token renewal costs one', async () => {
+    const source = make({ catalogueCache: { max: 100_000, ttlMs: 600_000 } })
     proxy.reset()
-    await source.resolve('erin') // cold: token + K client-UUID lookups + 1 + K
+    await source.resolve('erin') // cold: token + catalogue + 3
     expect(proxy.tokenRequests()).toHaveLength(1)
-    expect(proxy.total((r) => r.path === `/admin/realms/${REALM}/clients`)).toBe(K)
-    expect(proxy.total()).toBe(1 + K + 1 + K)
+    const catalogue = source.catalogueRequests
+    expect(catalogue).toBeGreaterThan(0)
+    expect(proxy.adminRequests()).toHaveLength(catalogue + 3)
 
     proxy.reset()
-    clock.advance(60_000) // past the principal TTL, token still fresh (lifetime 300 s)
+    clock.advance(60_000) // past the principal TTL, token still fresh (lifetime 300 s), catalogue still fresh
     await source.resolve('erin')
     expect(proxy.tokenRequests()).toHaveLength(0)
-    expect(proxy.total()).toBe(1 + K)
+    expect(proxy.total()).toBe(3)
 
     proxy.reset()
     clock.advance(211_000) // 271 s after issue: inside the 30 s renewal margin
     await source.resolve('erin')
     expect(proxy.tokenRequests()).toHaveLength(1)
-    expect(proxy.adminRequests()).toHaveLength(1 + K)
+    expect(proxy.adminRequests()).toHaveLength(3)
+    expect(source.catalogueRequests).toBe(catalogue)
   })
 
   it("replays Nebari's 3 + N login pattern on the same server, for comparison (printed)", async () => {
@@ -139,7 +132,7 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
       expect(nebariTotal).toBe(3 + n)
       expect(full).toHaveLength(n)
 
-      // Ours for the same conda-store login (K = 1): uncached, by username and by the token's sub.
+      // Ours for the same conda-store login: uncached, by username and by the token's sub.
       const condaOnly = make({ clients: ['conda_store'] })
       await condaOnly.selfCheck()
       proxy.reset()
@@ -152,8 +145,8 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
       proxy.reset()
       await fresh.resolve({ id: userinfo.sub, username })
       const bySub = proxy.total()
-      expect(byName).toBe(2)
-      expect(bySub).toBe(1)
+      expect(byName).toBe(3)
+      expect(bySub).toBe(2)
       expect((principal.clientRoles.conda_store ?? []).map((r) => r.name).sort()).toEqual(
         (full as { name: string }[]).map((r) => r.name).sort(),
       )
@@ -162,7 +155,7 @@ describeLive('AdminApiSource request budget (counted through a loopback proxy)',
       const cachedCost = proxy.total()
       rows.push(`${username.padEnd(6)} N=${String(n).padEnd(3)} nebari=${String(nebariTotal).padEnd(3)} ours(username)=${byName} ours(sub)=${bySub} ours(cached)=${cachedCost}  time: nebari ${nebariMs.toFixed(1)} ms (incl. userinfo), ours ${oursMs.toFixed(1)} ms`)
     }
-    console.log(`Admin API requests per conda-store login (Nebari 3 + N vs AdminApiSource 1 + K, K = 1):\n${rows.join('\n')}`)
+    console.log(`Admin API requests per conda-store login (Nebari 3 + N vs AdminApiSource ≤ 3, every client, catalogue warm):\n${rows.join('\n')}`)
   })
 })
 

@@ -40,10 +40,10 @@ describeLive('AdminApiSource.selfCheck against the live Keycloak', () => {
   })
 
   it.each([
-    ['none', ['view-users', 'view-clients']],
-    ['queryOnly', ['view-users', 'view-clients']],
-    ['usersOnly', ['view-clients']],
-    ['clientsOnly', ['view-users']],
+    ['none', ['view-users', 'view-clients', 'view-realm']],
+    ['queryOnly', ['view-users', 'view-clients', 'view-realm']],
+    ['usersOnly', ['view-clients', 'view-realm']],
+    ['clientsOnly', ['view-users', 'view-realm']],
   ] as const)('fails for a service account with %s rights, naming exactly the missing ones', async (name, missing) => {
     const err = await sourceFor(created[name]!).selfCheck().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(InsufficientPermissionsError)
@@ -51,21 +51,20 @@ describeLive('AdminApiSource.selfCheck against the live Keycloak', () => {
     for (const right of missing) expect((err as Error).message).toContain(right)
   })
 
-  it('without the self-check, query-only rights look like an empty realm — which is why it exists', async () => {
-    // Keycloak answers 200 [] to both the client and the user listing for query-* without view-*.
-    const source = sourceFor(created.queryOnly!)
-    const err = await source.resolve('alice').catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(ClientNotFoundError)
-    expect((err as Error).message).toContain('view-clients')
-    const usersErr = await sourceFor(created.queryOnly!, []).resolve('alice').catch((e: unknown) => e)
-    expect(usersErr).toBeInstanceOf(UserNotFoundError)
-    expect((usersErr as Error).message).toContain('view-users')
+  it('without the self-check, query-only rights still fail closed at run time, never an empty principal', async () => {
+    // Keycloak answers 200 [] to both the client and the user listing for query-* without view-*;
+    // the realm-role listing of the catalogue answers 403, which is what the source reports.
+    const err = await sourceFor(created.queryOnly!).resolve('alice').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InsufficientPermissionsError)
+    expect((err as InsufficientPermissionsError).missing).toEqual(['view-realm'])
+    expect(err).not.toBeInstanceOf(UserNotFoundError)
+    expect(err).not.toBeInstanceOf(ClientNotFoundError)
   })
 
   it('a 403 at run time is an InsufficientPermissionsError naming the right the request needed', async () => {
     const err = await sourceFor(created.clientsOnly!).resolve('alice').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(InsufficientPermissionsError)
-    expect((err as InsufficientPermissionsError).missing).toEqual(['view-users'])
+    expect((err as InsufficientPermissionsError).missing).toEqual(['view-realm'])
   })
 
   it('fails with ClientNotFoundError for a configured client that does not exist', async () => {
@@ -90,6 +89,6 @@ describeLive('AdminApiSource.selfCheck against the live Keycloak', () => {
       clientSecret: created.usersOnly!.clientSecret,
     })
     const source = new AdminApiSource({ baseUrl: live!.url, realm: REALM, clients: CLIENTS, tokenProvider: tokens, cache: { max: 10, ttlMs: 10_000 } })
-    await expect(source.selfCheck()).rejects.toMatchObject({ code: 'KEYCLOAK_INSUFFICIENT_PERMISSIONS', missing: ['view-clients'] })
+    await expect(source.selfCheck()).rejects.toMatchObject({ code: 'KEYCLOAK_INSUFFICIENT_PERMISSIONS', missing: ['view-clients', 'view-realm'] })
   })
 })

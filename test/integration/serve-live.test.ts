@@ -56,7 +56,7 @@ describeLive('serve against the live Keycloak (HTTP decision mode, shared cached
     }
     const lookups = proxy.requests.filter((r) => r.method === 'GET' && r.path === `/admin/realms/${REALM}/users`).length
     const admin = proxy.adminRequests().length
-    // Per uncached user: 1 lookup + 3 client composites (conda_store, jupyterhub, workspace-api) + groups + realm composite.
+    // Per uncached user: lookup + role mappings + groups, for every client (the catalogue was read at start-up).
     console.log(`serve: 100 requests for ${USERS.length} users in ${elapsed.toFixed(0)} ms: ${lookups} user lookups, ${admin} Admin API requests, ${proxy.tokenRequests().length} token requests`)
     expect(lookups).toBe(USERS.length)
     expect(admin).toBeLessThanOrEqual(USERS.length * 6)
