@@ -448,17 +448,49 @@ export function nebariLogin(principal: Principal, options: NebariOptions = {}): 
     reduced = grants
   }
 
+  // Upstream's order (Nebari conda_store_config.py `_apply_roles_from_keycloak`, then conda-store api.py):
+  // `_remove_current_bindings` looks up the user's current bindings (v2 lookup of the user's namespace;
+  // a missing namespace is swallowed, leaving conda-store's authenticated defaults) and calls
+  // `delete_namespace_role(ns, user)` for every key but `default/*` and `filesystem/*`, uncaught; then
+  // per grant `delete_namespace_role(ns, user)` + `create_namespace_role`, each ValueError caught and
+  // logged. Both calls look up `ns` first, then the user's namespace. Login creates the user's
+  // namespace only after all this (and never for a superadmin). docs/semantics/upstream-parity.md.
   const existing = o.existingNamespaces
   const userNamespaceMissing = existing !== undefined && !existing.has(username)
-  if (userNamespaceMissing && candidates.length > 0) {
-    diagnostics.push(diagnostic('info', 'NEBARI_FIRST_LOGIN_GAP', `conda-store has no namespace ${username} yet: upstream applies no Keycloak grant on this login${o.compat ? '' : '; they apply here from the first resolution'}`, user))
+  const isOwn = (ns: string) => ns.toLowerCase() === username.toLowerCase()
+  if (o.compat && existing !== undefined && !syncAborted) {
+    const defaults = o.authenticatedRoleBindings ?? { 'default/*': ['viewer'], 'filesystem/*': ['viewer'] }
+    for (const key of Object.keys(defaults)) {
+      if (key === 'default/*' || key === 'filesystem/*') continue
+      const ns = key.split('/')[0]!
+      const missing = !existing.has(ns) ? ns : userNamespaceMissing ? username : undefined
+      if (missing === undefined) continue
+      syncAborted = true
+      diagnostics.push(
+        diagnostic('warning', 'NEBARI_ROLE_SYNC_FAILED', `the authenticated binding ${key} makes Nebari delete the user's grants on ${JSON.stringify(ns)}, which fails (Namespace='${missing}' not found): upstream applies no Keycloak grant on this login`, user, {
+          details: { arn: key, namespace: missing, upstream: 'Adding roles from keycloak failed' },
+        }),
+      )
+      break
+    }
+  }
+  // The gap: a grant upstream would apply but for the user's missing namespace.
+  const gapped = userNamespaceMissing
+    ? reduced.filter((g) => !isOwn(g.namespace) && isNamespaceName(g.namespace) && existing!.has(g.namespace))
+    : []
+  if (!syncAborted && gapped.length > 0) {
+    diagnostics.push(
+      diagnostic('info', 'NEBARI_FIRST_LOGIN_GAP', `conda-store has no namespace ${username} yet (first login, or any login of a superadmin): upstream fails ${gapped.length} Keycloak grant(s) on this login with Namespace='${username}' not found${o.compat ? '' : '; they apply here from the first resolution'}`, user, {
+        details: { namespaces: gapped.map((g) => g.namespace) },
+      }),
+    )
   }
   const rows: [string, string, CondaStoreRole][] = []
   const v2: { namespace: string; otherNamespace: string; role: string; origin: BindingOrigin }[] = []
-  if (!syncAborted && !(o.compat && userNamespaceMissing)) {
+  if (!syncAborted) {
     for (const g of reduced) {
       const subject = { ...user, role: g.ref, attribute: 'scopes', item: g.item }
-      if (g.namespace.toLowerCase() === username.toLowerCase()) {
+      if (isOwn(g.namespace)) {
         diagnostics.push(diagnostic('info', 'NEBARI_OWN_NAMESPACE_SKIPPED', `grant ${JSON.stringify(g.item)} is on the user's own namespace; ignored`, subject))
         continue
       }
@@ -466,10 +498,11 @@ export function nebariLogin(principal: Principal, options: NebariOptions = {}): 
         diagnostics.push(diagnostic('warning', 'NEBARI_NAMESPACE_INVALID', `grant ${JSON.stringify(g.item)} names ${JSON.stringify(g.namespace)}, which is not a valid conda-store namespace; dropped`, subject, { details: { namespace: g.namespace } }))
         continue
       }
-      if (existing !== undefined && !existing.has(g.namespace) && g.namespace !== username) {
+      if (existing !== undefined && !existing.has(g.namespace)) {
         diagnostics.push(diagnostic('warning', 'NEBARI_NAMESPACE_NOT_FOUND', `grant ${JSON.stringify(g.item)}: conda-store has no namespace ${g.namespace}; dropped`, subject, { details: { namespace: g.namespace } }))
         continue
       }
+      if (o.compat && userNamespaceMissing) continue
       rows.push([g.namespace, username, g.role])
       v2.push({ namespace: g.namespace, otherNamespace: username, role: g.role, origin: { kind: 'keycloak-scope', role: g.ref, item: g.item, via: g.source.via } })
     }

@@ -162,9 +162,15 @@ export interface EnvironmentAccess<T> {
 export interface PermissionResponse {
   authenticated: boolean
   primary_namespace: string
+  /** Empty when the bindings are unusable (`error` set): nothing is granted. */
   entity_permissions: Record<string, CondaStorePermission[]>
   entity_roles: Record<string, string[]>
   expiration: string | null
+  /**
+   * Set when a binding's role does not convert (`CONDA_ROLE_EDITOR_IN_BINDING`, `CONDA_ROLE_UNKNOWN`)
+   * or an ARN is invalid (`CONDA_ARN_INVALID`): upstream's endpoint fails with HTTP 500 there.
+   */
+  error?: { code: string; message: string; upstreamStatus: 500; arn?: string; role?: string }
 }
 
 /**
@@ -296,8 +302,12 @@ export class CondaStorePermissions {
   readonly #options: CondaStoreOptions
   readonly #defaultNamespace: string
   readonly #clock: Clock
+  /** Every binding with its compiled ARN (empty when an ARN is invalid); roles may have failed to convert. */
   readonly #compiled: readonly Compiled[]
+  /** Why checks deny (a role that does not convert, or an invalid ARN). */
   readonly #invalid: KeycloakPermissionsError | undefined
+  /** Why listing fails: an invalid ARN only (upstream's listing never converts roles). */
+  readonly #arnInvalid: KeycloakPermissionsError | undefined
   readonly #exactNamespace = new Map<string, Compiled[]>()
   /** Wildcard namespace parts, bucketed so a namespace only meets the bindings that can match it. */
   readonly #anyNamespace: Compiled[] = []
@@ -336,26 +346,34 @@ export class CondaStorePermissions {
     this.database = database
     this.diagnostics = extra.diagnostics ?? []
     this.username = extra.username
-    // Upstream converts every binding before matching: one bad binding fails every check (D1: deny, never partial).
+    // Upstream converts every binding's roles before matching: one bad role fails every check (D1: deny,
+    // never partial). Its listing (SQL LIKE) reads only the ARNs, so a bad role does not stop listing;
+    // an invalid ARN stops both (docs/semantics/upstream-parity.md, "editor in a jwt listing").
     const compiled: Compiled[] = []
     const bindings: EffectiveBinding[] = []
-    let invalid: KeycloakPermissionsError | undefined
+    let roleInvalid: KeycloakPermissionsError | undefined
+    let arnInvalid: KeycloakPermissionsError | undefined
     mergeResolved(entity, database, this.#bindingOptions).forEach((merged, index) => {
       let mask = 0
       try {
         mask = rolesToMask(merged.roles, this.#mappings, merged.arn)
-        const binding: EffectiveBinding = { ...merged, permissions: maskToPermissions(mask) }
-        bindings.push(binding)
+      } catch (err) {
+        if (!(err instanceof KeycloakPermissionsError)) throw err
+        roleInvalid ??= err
+      }
+      const binding: EffectiveBinding = { ...merged, permissions: maskToPermissions(mask) }
+      bindings.push(binding)
+      try {
         compiled.push({ binding, index, arn: compileArn(merged.arn, this.#compat ? { compat: 'conda-store' } : {}), mask })
       } catch (err) {
         if (!(err instanceof KeycloakPermissionsError)) throw err
-        invalid ??= err
-        if (bindings.length === index) bindings.push({ ...merged, permissions: maskToPermissions(mask) })
+        arnInvalid ??= err
       }
     })
     this.bindings = bindings
-    this.#invalid = invalid
-    this.#compiled = invalid ? [] : compiled
+    this.#invalid = roleInvalid ?? arnInvalid
+    this.#arnInvalid = arnInvalid
+    this.#compiled = arnInvalid ? [] : compiled
     for (const c of this.#compiled) {
       if (c.arn.unsupported && (this.#compat || c.arn.hasMetacharacter)) this.#unsupported.push(c)
       else if (this.#compat ? c.arn.complexInCompat : c.arn.hasMetacharacter) this.#complex.push(c)
@@ -740,7 +758,7 @@ export class CondaStorePermissions {
   ): void {
     const visibility = options.visibility ?? 'readable'
     if (visibility !== 'readable' && visibility !== 'listed') throw new InvalidOptionsError('visibility', "must be 'readable' or 'listed'")
-    if (this.#invalid) return
+    if (visibility === 'readable' ? this.#invalid : this.#arnInvalid) return
     const memo = new Map<string, never>()
     for (const env of environments) {
       let ns: string
@@ -778,7 +796,7 @@ export class CondaStorePermissions {
    * ```
    */
   isNamespaceVisible(namespace: string): boolean {
-    if (this.#invalid) return false
+    if (this.#arnInvalid) return false
     if (this.#compat) {
       return this.#compiled.some((c) => sqlLike((c.like ??= upstreamArnSqlLike(c.binding.arn))[0], namespace, this.#likeDialect))
     }
@@ -789,9 +807,11 @@ export class CondaStorePermissions {
 
   /**
    * conda-store's `jwt=` listing (conda-store.md §10): the environments this caller lists that the
-   * `target` entity lists too. When the target's merged bindings are empty, upstream (compat) skips
-   * the filter and returns the caller's whole listing; the default returns nothing and reports
-   * `CONDA_JWT_FILTER_SKIPPED` with the upstream answer.
+   * `target` entity lists too. Listing ignores roles on both sides, as upstream's does: a binding
+   * role that does not convert (e.g. `editor`) still lists, in both modes, with a warning carrying
+   * the role error's code (every permission check of that side denies). When the target's merged
+   * bindings are empty, upstream (compat) skips the filter and returns the caller's whole listing;
+   * the default returns nothing and reports `CONDA_JWT_FILTER_SKIPPED` with the upstream answer.
    *
    * @example
    * ```ts
@@ -800,25 +820,39 @@ export class CondaStorePermissions {
    */
   filterEnvironmentsFor<T extends CondaStoreResource>(target: CondaStorePermissions, environments: Iterable<T>): { environments: T[]; diagnostics: Diagnostic[] } {
     const mine = this.filterEnvironments(environments, { visibility: 'listed' })
+    // Listing never converts roles (upstream's SQL LIKE), so a bad role on either side still lists; say so.
+    const roleNotes: Diagnostic[] = []
+    for (const [who, set] of [['caller', this], ['target', target]] as const) {
+      const err = set.bindingError
+      if (err && !set.#arnInvalid) {
+        roleNotes.push(
+          diagnostic('warning', err.code, `the ${who}'s bindings do not convert (${err.message}): the listing ignores roles, as upstream's does, but every permission check for the ${who} denies (upstream: HTTP 500)`, {}, {
+            details: { who, ...bindingOfError(err) },
+          }),
+        )
+      }
+    }
     if (target.bindings.length === 0) {
-      if (this.#compat) return { environments: mine, diagnostics: [] }
+      if (this.#compat) return { environments: mine, diagnostics: roleNotes }
       return {
         environments: [],
         diagnostics: [
+          ...roleNotes,
           diagnostic('warning', 'CONDA_JWT_FILTER_SKIPPED', `the target token has no bindings; upstream would skip the jwt filter and return all ${mine.length} environment(s) the caller lists`, {}, {
             details: { upstream: mine.map(resourceString) },
           }),
         ],
       }
     }
-    return { environments: target.filterEnvironments(mine, { visibility: 'listed' }), diagnostics: [] }
+    return { environments: target.filterEnvironments(mine, { visibility: 'listed' }), diagnostics: roleNotes }
   }
 
   // ---------------------------------------------------------------- API shapes
 
   /**
    * The `data` object of conda-store's `GET /api/v1/permission/` for this entity: every merged binding
-   * with its roles and permissions (sorted). Throws the typed binding error for unusable bindings.
+   * with its roles and permissions (sorted). Never throws: for unusable bindings (upstream: HTTP 500)
+   * `entity_permissions` is empty and `error` carries the typed error's code and message.
    *
    * @example
    * ```ts
@@ -826,17 +860,19 @@ export class CondaStorePermissions {
    * ```
    */
   toPermissionResponse(): PermissionResponse {
-    if (this.#invalid) throw this.#invalid
     const entityPermissions: Record<string, CondaStorePermission[]> = {}
-    for (const c of this.#compiled) entityPermissions[c.binding.arn] = maskToPermissions(c.mask)
+    if (!this.#invalid) for (const c of this.#compiled) entityPermissions[c.binding.arn] = maskToPermissions(c.mask)
     const exp = toMs(this.entity?.expiresAt)
-    return {
+    const response: PermissionResponse = {
       authenticated: this.authenticated,
       primary_namespace: this.primaryNamespace,
       entity_permissions: entityPermissions,
       entity_roles: bindingsRecord(this.bindings),
       expiration: this.entity === null || exp === undefined ? null : pythonIsoformat(exp),
     }
+    if (!this.#invalid) return response
+    // Upstream answers HTTP 500 here; a value keeps resolve/serve working: nothing is granted, the typed error says why.
+    return { ...response, error: { code: this.#invalid.code, message: this.#invalid.message, upstreamStatus: 500, ...bindingOfError(this.#invalid) } }
   }
 
   /**
@@ -910,9 +946,9 @@ function requiredMask(permission: string | readonly string[]): number | undefine
   return mask
 }
 
-function bindingOfError(err: KeycloakPermissionsError): Record<string, unknown> {
+function bindingOfError(err: KeycloakPermissionsError): { arn?: string; role?: string } {
   const e = err as unknown as { arn?: string; role?: string }
-  const out: Record<string, unknown> = {}
+  const out: { arn?: string; role?: string } = {}
   if (e.arn !== undefined) out['arn'] = e.arn
   if (e.role !== undefined) out['role'] = e.role
   return out

@@ -17,6 +17,7 @@ export {
 } from './scopes.js'
 export type {
   BuiltinScopeName,
+  CustomScopeDefinition,
   CustomScopeInput,
   CustomScopeName,
   ExpandedScope,
@@ -58,6 +59,8 @@ export {
   TokenScopesExceedOwnerError,
   UnexpandedFilterError,
 } from './errors.js'
+export { listAccess } from './list.js'
+export type { ListAccess, ListEntry, ListKind, ListReason } from './list.js'
 export { lintJupyterHubRoles } from './lint.js'
 export type { JupyterHubLintOptions, LintRole } from './lint.js'
 export {

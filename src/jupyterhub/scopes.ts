@@ -140,6 +140,20 @@ export interface ScopeDefinition {
   readonly docDescription?: string
 }
 
+/**
+ * A custom scope's definition as given to {@link defineCustomScopes}: `description`, optional
+ * `subscopes`, and any other keys unchanged (upstream keeps them and warns,
+ * `JUPYTERHUB_CUSTOM_SCOPE_EXTRA_KEYS`).
+ *
+ * @example
+ * ```ts
+ * import { defineCustomScopes } from 'keycloak-permissions/jupyterhub'
+ * const custom = defineCustomScopes({ 'custom:extra': { description: 'd', extra: 'kept' } })
+ * custom.definition('custom:extra')?.['extra'] // 'kept'
+ * ```
+ */
+export type CustomScopeDefinition = ScopeDefinition & { readonly [key: string]: unknown }
+
 type Defs = Record<string, ScopeDefinition>
 
 const BASE_DEFINITIONS: Defs = {
@@ -325,9 +339,9 @@ export class CustomScopes<Name extends CustomScopeName = CustomScopeName> {
     Object.freeze(this)
   }
 
-  /** The definition of one custom scope. */
-  definition(name: string): ScopeDefinition | undefined {
-    return Object.hasOwn(this.#definitions, name) ? this.#definitions[name] : undefined
+  /** The definition of one custom scope, exactly as given (unknown keys included, as upstream keeps them). */
+  definition(name: string): CustomScopeDefinition | undefined {
+    return Object.hasOwn(this.#definitions, name) ? (this.#definitions[name] as CustomScopeDefinition) : undefined
   }
 
   /** @internal */
@@ -343,7 +357,7 @@ export class CustomScopes<Name extends CustomScopeName = CustomScopeName> {
 
 /**
  * The input shape of one custom scope: `description` is required, `subscopes` optional (custom
- * scopes only). Other keys are ignored with a warning, as upstream does.
+ * scopes only). Other keys are kept in the definition with a warning, as upstream does.
  *
  * @example
  * ```ts
@@ -443,9 +457,10 @@ export function defineCustomScopes<const D extends Record<string, CustomScopeInp
         diagnostic('warning', 'JUPYTERHUB_CUSTOM_SCOPE_EXTRA_KEYS', `Ignoring unrecognized key(s) ${pyRepr(extra.join(', '))} in ${scope}=${definitionRepr(def)}`, { item: scope }, { details: { keys: extra } }),
       )
     }
-    const clean: { description: string; subscopes?: readonly string[] } = { description: String(def.description) }
-    if (Array.isArray(def.subscopes)) clean.subscopes = Object.freeze([...(def.subscopes as string[])])
-    defined[scope] = Object.freeze(clean)
+    // Kept as given, unknown keys included (upstream stores the definition unchanged and only warns).
+    const kept: Record<string, unknown> = { ...def }
+    if (Array.isArray(def.subscopes)) kept['subscopes'] = Object.freeze([...(def.subscopes as string[])])
+    defined[scope] = Object.freeze(kept) as unknown as CustomScopeDefinition
   }
   return new CustomScopes(defined, diagnostics)
 }

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
+import { asUpstreamError, compareUpstreamError } from './adapters/upstream-errors.js'
 
 /** Deep equality where object key order does not matter (arrays keep their order). */
 export function same(a: unknown, b: unknown): boolean {
@@ -51,14 +52,28 @@ export async function checkModes<T>(
   const note = (label: string, msg: string | undefined) => {
     if (msg !== undefined) failures.push(`${label}: ${msg}`)
   }
+  // A typed error thrown by the run is compared with the expected upstream exception by kind (rule 4).
+  const attempt = async (mode: 'default' | 'compat', expected: unknown, label: string, onValue: (actual: T) => string | undefined) => {
+    let actual: T
+    try {
+      actual = await run(mode)
+    } catch (err) {
+      const upstream = asUpstreamError(err)
+      if (!upstream) throw err
+      note(label, compareUpstreamError(upstream, expected))
+      return
+    }
+    note(label, onValue(actual))
+  }
   if (vector.mode === 'compat') {
-    note('compat', compare(await run('compat'), vector.expected))
-    const actual = await run('default')
-    if (vector.ours !== undefined) note('default', compare(actual, vector.ours))
-    else if (options.defaultWithoutOurs) note('default', options.defaultWithoutOurs(actual))
+    await attempt('compat', vector.expected, 'compat', (a) => compare(a, vector.expected))
+    const ours = vector.ours
+    if (ours !== undefined) await attempt('default', ours, 'default', (a) => compare(a, ours))
+    else if (options.defaultWithoutOurs) await attempt('default', undefined, 'default', options.defaultWithoutOurs)
   } else {
-    note('default', compare(await run('default'), vector.ours !== undefined ? vector.ours : vector.expected))
-    if (options.hasCompat) note('compat', compare(await run('compat'), vector.expected))
+    const wanted = vector.ours !== undefined ? vector.ours : vector.expected
+    await attempt('default', wanted, 'default', (a) => compare(a, wanted))
+    if (options.hasCompat) await attempt('compat', vector.expected, 'compat', (a) => compare(a, vector.expected))
   }
   return failures
 }

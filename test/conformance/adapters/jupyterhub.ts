@@ -35,6 +35,7 @@ import {
   type ScopeResource,
 } from '../../../src/jupyterhub/index.js'
 import { mismatch, same } from '../compare.js'
+import { asUpstreamError, compareUpstreamError } from './upstream-errors.js'
 import type { AdapterTable, Vector, VectorOutcome } from '../types.js'
 
 type Mode = 'default' | 'compat'
@@ -45,32 +46,41 @@ const sorted = (list: readonly string[]) => [...list].sort()
 /** jupyterhub.jsonl: expected under 6 (compat when the vector says so), ours ?? expected under the default 5. */
 function versioned(vector: Vector, run: Run, options: { hasCompat?: boolean } = {}): VectorOutcome {
   const failures: string[] = []
-  const check = (label: string, actual: unknown, expected: unknown) => {
-    if (!same(actual, expected)) failures.push(mismatch(label, actual, expected))
+  const check = (label: string, fn: () => unknown, expected: unknown) => {
+    const msg = outcome(fn, expected)
+    if (msg !== undefined) failures.push(`${label}: ${msg}`)
   }
-  check('jupyterhubVersion 6', safe(() => run(6, vector.mode === 'compat' ? 'compat' : 'default')), vector.expected)
+  check('jupyterhubVersion 6', () => run(6, vector.mode === 'compat' ? 'compat' : 'default'), vector.expected)
   // Rule 1: without `mode`, the compat option must give `expected` too.
-  if (options.hasCompat && vector.mode === undefined) check('jupyterhubVersion 6, compat', safe(() => run(6, 'compat')), vector.expected)
-  check('default (5.x)', safe(() => run(5, 'default')), vector.ours !== undefined ? vector.ours : vector.expected)
+  if (options.hasCompat && vector.mode === undefined) check('jupyterhubVersion 6, compat', () => run(6, 'compat'), vector.expected)
+  check('default (5.x)', () => run(5, 'default'), vector.ours !== undefined ? vector.ours : vector.expected)
   return { failures }
 }
 
 /** Nebari kinds: computed on 5.3.0, run with the default version only. `informational` fields are not compared. */
 function defaultOnly(vector: Vector, run: () => unknown, informational: readonly string[] = []): VectorOutcome {
-  const actual = safe(run)
   let expected = vector.expected
   if (informational.length > 0 && expected && typeof expected === 'object' && !Array.isArray(expected)) {
     expected = Object.fromEntries(Object.entries(expected).filter(([k]) => !informational.includes(k)))
   }
-  return { failures: same(actual, expected) ? [] : [mismatch('default', actual, expected)] }
+  const msg = outcome(run, expected)
+  return { failures: msg === undefined ? [] : [`default: ${msg}`] }
 }
 
-function safe(fn: () => unknown): unknown {
+/**
+ * Runs one side: a value is compared with `expected`; a thrown typed error is compared with the
+ * upstream exception in `expected` by kind and message (rule 4), whichever adapter raised it.
+ */
+function outcome(fn: () => unknown, expected: unknown): string | undefined {
+  let actual: unknown
   try {
-    return fn()
+    actual = fn()
   } catch (err) {
-    return { thrown: (err as Error).name, code: (err as { code?: string }).code, message: (err as Error).message }
+    const upstream = asUpstreamError(err)
+    if (!upstream) return `threw ${(err as Error)?.stack ?? String(err)}`
+    return compareUpstreamError(upstream, expected)
   }
+  return same(actual, expected) ? undefined : mismatch('result', actual, expected)
 }
 
 function owner(o: any): { kind: 'user' | 'service'; name: string } | undefined {
