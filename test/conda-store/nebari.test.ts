@@ -124,6 +124,49 @@ describe('Nebari login preset (D8, D9)', () => {
   })
 })
 
+describe('first-login gap, re-derived from upstream (compat)', () => {
+  // Nebari applies grants before creating the user's namespace; conda-store's delete/create_namespace_role
+  // look up the grant's namespace first, then the user's (docs/semantics/upstream-parity.md).
+  const user = (roles: Parameters<typeof principal>[2], name = 'newbie') => principal(name, [], [{ name: 'conda_store_developer' }, ...roles])
+  const gap = (l: ReturnType<typeof nebariLogin>) => l.diagnostics.find((d) => d.code === 'NEBARI_FIRST_LOGIN_GAP')
+  it('user namespace missing: every grant on an existing namespace fails, a missing target is reported as such', () => {
+    const login = nebariLogin(user([scopes('g', 'admin!namespace=analyst,viewer!namespace=missing')]), { existingNamespaces: ['analyst', 'global'], compat: 'nebari' })
+    expect(login.grants).toEqual([])
+    expect(gap(login)?.details).toEqual({ namespaces: ['analyst'] })
+    expect(login.diagnostics.find((d) => d.code === 'NEBARI_NAMESPACE_NOT_FOUND')?.details).toEqual({ namespace: 'missing' })
+  })
+  it('a first login whose namespace already exists (created earlier, e.g. as a group namespace) applies the grants', () => {
+    const login = nebariLogin(user([scopes('g', 'admin!namespace=analyst')]), { existingNamespaces: ['analyst', 'newbie'], compat: 'nebari' })
+    expect(login.grants).toEqual([['analyst', 'newbie', 'admin']])
+    expect(gap(login)).toBeUndefined()
+  })
+  it('no gap is reported when no grant would have applied (own namespace only, or only missing targets)', () => {
+    expect(gap(nebariLogin(user([scopes('g', 'viewer!namespace=Newbie')]), { existingNamespaces: ['analyst'], compat: 'nebari' }))).toBeUndefined()
+    expect(gap(nebariLogin(user([scopes('g', 'viewer!namespace=missing')]), { existingNamespaces: ['analyst'], compat: 'nebari' }))).toBeUndefined()
+  })
+  it('a superadmin keeps the gap on every login (its login creates no namespace)', () => {
+    const p = principal('root', [], [{ name: 'conda_store_superadmin' }, scopes('g', 'viewer!namespace=ml')])
+    const login = nebariLogin(p, { existingNamespaces: ['ml'], compat: 'nebari' })
+    expect(login.grants).toEqual([])
+    expect(gap(login)).toBeDefined()
+  })
+  it('an authenticated binding other than default/* and filesystem/* aborts the sync when its namespace (or the user\'s) is missing', () => {
+    const p = user([scopes('g', 'admin!namespace=analyst')], 'old')
+    const authenticatedRoleBindings = { 'default/*': ['viewer'], 'filesystem/*': ['viewer'], 'shared/*': ['viewer'] }
+    const aborted = nebariLogin(p, { existingNamespaces: ['analyst', 'old'], authenticatedRoleBindings, compat: 'nebari' })
+    expect(aborted.grants).toEqual([])
+    expect(aborted.diagnostics.find((d) => d.code === 'NEBARI_ROLE_SYNC_FAILED')?.details).toMatchObject({ arn: 'shared/*', namespace: 'shared' })
+    expect(nebariLogin(p, { existingNamespaces: ['analyst', 'old', 'shared'], authenticatedRoleBindings, compat: 'nebari' }).grants).toEqual([['analyst', 'old', 'admin']])
+    // the default applies the grant either way (D8)
+    expect(nebariLogin(p, { existingNamespaces: ['analyst', 'old'], authenticatedRoleBindings }).grants).toEqual([['analyst', 'old', 'admin']])
+  })
+  it('default: grants apply from the first resolution, with the gap as an info diagnostic (D8)', () => {
+    const login = nebariLogin(user([scopes('g', 'admin!namespace=analyst')]), { existingNamespaces: ['analyst'] })
+    expect(login.grants).toEqual([['analyst', 'newbie', 'admin']])
+    expect(gap(login)?.severity).toBe('info')
+  })
+})
+
 describe('lintCondaStoreRoles', () => {
   it('reports every scopes finding of conda_store roles, with the item and a fix', async () => {
     const { lintCondaStoreRoles } = await import('../../src/conda-store/index.js')

@@ -44,6 +44,27 @@ describe('merge and effective permissions', () => {
     expect(() => perms.permissionsOn('alice/e')).toThrow(CondaRoleError)
     expect(perms.filterEnvironments(['alice/e'])).toEqual([])
   })
+  it('a bad role stops checks but not listing (upstream lists by SQL LIKE, never converting roles); a bad ARN stops both', () => {
+    for (const compat of [{}, { compat: 'conda-store' as const }]) {
+      const perms = CondaStorePermissions.create(token({ 'namespace1/name3': ['editor'] }, 'default'), compat)
+      const envs = ['default/name1', 'namespace1/name3', 'namespace2/name4']
+      expect(perms.filterEnvironments(envs, { visibility: 'listed' })).toEqual(['default/name1', 'namespace1/name3'])
+      expect(perms.filterEnvironments(envs)).toEqual([])
+      expect(perms.can('environment::read', 'namespace1/name3')).toBe(false)
+      expect(perms.isNamespaceVisible('namespace1')).toBe(true)
+      const badArn = CondaStorePermissions.create(token({ 'a/b/c': ['viewer'] }), compat)
+      expect(badArn.filterEnvironments(envs, { visibility: 'listed' })).toEqual([])
+      expect(badArn.isNamespaceVisible('default')).toBe(false)
+    }
+  })
+  it('toPermissionResponse never throws: unusable bindings grant nothing and carry the typed error', () => {
+    const r = CondaStorePermissions.create(token({ 'namespace1/name3': ['editor'] })).toPermissionResponse()
+    expect(r.entity_permissions).toEqual({})
+    expect(r.entity_roles['namespace1/name3']).toEqual(['editor'])
+    expect(r.error).toMatchObject({ code: 'CONDA_ROLE_EDITOR_IN_BINDING', upstreamStatus: 500, arn: 'namespace1/name3', role: 'editor' })
+    expect(CondaStorePermissions.create(token({ 'a/b/c': ['viewer'] })).toPermissionResponse().error?.code).toBe('CONDA_ARN_INVALID')
+    expect(CondaStorePermissions.create(null).toPermissionResponse().error).toBeUndefined()
+  })
   it('listed and readable differ for empty role sets (D4)', () => {
     const perms = CondaStorePermissions.create(token({ 'global/*': [] }))
     expect(perms.filterEnvironments(['global/base'])).toEqual([])

@@ -21,6 +21,7 @@ import {
 import type { CondaStoreOptions, CondaStoreDatabase, RoleBindings } from '../../../src/conda-store/index.js'
 import { KeycloakPermissionsError } from '../../../src/index.js'
 import { checkModes, mismatch, same, sameSorted, sortList } from '../compare.js'
+import { UPSTREAM_EXCEPTION, raises } from './upstream-errors.js'
 import type { AdapterTable, Vector } from '../types.js'
 
 type Mode = 'default' | 'compat'
@@ -42,11 +43,18 @@ function capture<T>(f: () => T): T | { code: string } {
   }
 }
 
+/**
+ * An expected upstream exception is met by a captured typed error whose upstream kind raises it
+ * (UPSTREAM_EXCEPTION); when the vector's error_meaning names a code, that code must match too.
+ */
 function compareValueOrError(v: Vector) {
   return (actual: unknown, expected: unknown): string | undefined => {
     if (isError(expected)) {
+      const got = typeof actual === 'object' && actual !== null ? (actual as { code?: string }).code : undefined
+      const kind = got === undefined ? undefined : UPSTREAM_EXCEPTION[got]
+      if (kind === undefined || !raises(kind, expected.error)) return mismatch('error', actual, expected.error)
       const code = expectedCode(v)
-      return typeof actual === 'object' && actual !== null && (actual as { code?: string }).code === code ? undefined : mismatch('error', actual, code)
+      return code === undefined || got === code ? undefined : mismatch('error code', got, code)
     }
     return same(actual, expected) ? undefined : mismatch('result', actual, expected)
   }
