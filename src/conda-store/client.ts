@@ -40,6 +40,21 @@ const environmentPageSchema = z.object({
   count: z.number().int().min(0),
 })
 
+// `GET /api/v2/environment/` (conda-store `APIV2ListEnvironment`, `_internal/server/pagination.py`).
+const environmentCursorPageSchema = z.object({
+  status: z.literal('ok'),
+  data: z.array(environmentSchema),
+  message: z.string().nullable().optional(),
+  cursor: z.string().nullable().optional(),
+  count: z.number().int().min(0),
+})
+
+/**
+ * The cursor conda-store returns for an empty page (`Cursor.end()`, base64 of
+ * `{"last_id":null,"last_value":null}`): the listing is complete. Sending it back restarts at page one.
+ */
+const END_CURSOR = 'eyJsYXN0X2lkIjpudWxsLCJsYXN0X3ZhbHVlIjpudWxsfQ=='
+
 const errorSchema = z.object({ status: z.literal('error'), message: z.string() })
 
 const permissionSchema = z.object({
@@ -94,7 +109,7 @@ export interface CondaStoreClientOptions {
   readonly token?: string | undefined
   /** Per-request timeout; default 10 000 ms. */
   readonly timeoutMs?: number
-  /** Requested page size; default 100 (the server clamps to `max_page_size`). */
+  /** Requested page size (v1 `size`, v2 `limit`); default 100 (v1: the server clamps to `max_page_size`; v2: not clamped). */
   readonly pageSize?: number
   /** Upper bound on pages read by one listing; default 10 000. */
   readonly maxPages?: number
@@ -225,6 +240,51 @@ export class CondaStoreClient {
       if (body.data.length === 0 || page >= Math.ceil(body.count / body.size) || out.length >= body.count) return out
     }
     throw new CondaStoreResponseError(`${this.baseUrl}/api/v1/environment/`, 200, `more than ${this.#maxPages} pages; raise maxPages`)
+  }
+
+  /**
+   * Every environment the client's token lists, through `GET /api/v2/environment/` (cursor pagination,
+   * conda-store.md §11.3): pages of `pageSize` (`limit`, not clamped by the server) follow the opaque
+   * cursor of the previous page until the server answers an empty page with its end cursor. `sortBy`
+   * (`namespace`, `name`) and `order` are sent as conda-store reads them; without `sortBy` the order
+   * is by id. A cursor that does not move is an error, never a loop.
+   *
+   * @example
+   * ```ts
+   * const envs = await client.listEnvironmentsV2({ sortBy: ['namespace', 'name'], order: 'desc' })
+   * ```
+   */
+  async listEnvironmentsV2(
+    query: EnvironmentQuery & { readonly sortBy?: readonly ('namespace' | 'name')[]; readonly order?: 'asc' | 'desc' } = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CondaStoreEnvironment[]> {
+    if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') throw new InvalidOptionsError('order', "must be 'asc' or 'desc'")
+    for (const key of query.sortBy ?? []) if (key !== 'namespace' && key !== 'name') throw new InvalidOptionsError('sortBy', "entries must be 'namespace' or 'name'")
+    const out: CondaStoreEnvironment[] = []
+    const seen = new Set<string>()
+    let cursor: string | undefined
+    for (let page = 1; page <= this.#maxPages; page++) {
+      const params = new URLSearchParams()
+      params.set('limit', String(this.#pageSize))
+      if (cursor !== undefined) params.set('cursor', cursor)
+      // One comma-separated value: conda-store splits a single sort_by on commas.
+      if (query.sortBy !== undefined && query.sortBy.length > 0) params.set('sort_by', query.sortBy.join(','))
+      if (query.order !== undefined) params.set('order', query.order)
+      for (const key of ['search', 'namespace', 'name', 'status', 'artifact', 'jwt'] as const) {
+        const v = query[key]
+        if (v !== undefined) params.set(key, v)
+      }
+      for (const p of query.packages ?? []) params.append('packages', p)
+      const url = `/api/v2/environment/?${params}`
+      const body = await this.#request('GET', url, environmentCursorPageSchema, { signal: options.signal })
+      out.push(...(body.data as CondaStoreEnvironment[]))
+      const next = body.cursor ?? END_CURSOR
+      if (body.data.length === 0 || next === END_CURSOR) return out
+      if (seen.has(next)) throw new CondaStoreResponseError(`${this.baseUrl}${url}`, 200, 'the server returned the same cursor twice; the listing would not advance')
+      seen.add(next)
+      cursor = next
+    }
+    throw new CondaStoreResponseError(`${this.baseUrl}/api/v2/environment/`, 200, `more than ${this.#maxPages} pages; raise maxPages`)
   }
 
   /**

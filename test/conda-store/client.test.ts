@@ -30,6 +30,43 @@ describe('CondaStoreClient', () => {
     expect(fake.requests[0]).toBe('GET /conda-store/api/v1/environment/?page=1&size=1&search=name&packages=numpy&packages=pandas')
     expect(fake.requests).toHaveLength(2)
   })
+  it('reads every page of GET /api/v2/environment/ by cursor, until the empty page with the end cursor', async () => {
+    fake.requests.length = 0
+    const client = new CondaStoreClient({ baseUrl: fake.url, token: 'service-token', pageSize: 100 })
+    const envs = await client.listEnvironmentsV2()
+    expect(envs.map((e) => e.id)).toEqual([...Array(252).keys()].map((i) => i + 1))
+    // 3 pages of data and one empty page that carries the end cursor, as upstream's own test loops
+    expect(fake.requests).toHaveLength(4)
+    expect(fake.requests[0]).toBe('GET /conda-store/api/v2/environment/?limit=100')
+    const cursor = new URL(fake.requests[1]!.slice(4), 'http://x').searchParams.get('cursor')!
+    expect(JSON.parse(Buffer.from(cursor, 'base64').toString('utf8'))).toEqual({ last_id: 100, last_value: {} })
+  })
+  it('v2: sort_by and order as conda-store reads them; every page boundary keeps the order', async () => {
+    for (const [sortBy, order] of [[['name'], 'asc'], [['namespace', 'name'], 'desc'], [['name', 'namespace'], undefined]] as const) {
+      fake.requests.length = 0
+      const client = new CondaStoreClient({ baseUrl: fake.url, token: 'service-token', pageSize: 10 })
+      const envs = await client.listEnvironmentsV2({ sortBy, ...(order ? { order } : {}) })
+      expect(envs).toHaveLength(252)
+      const key = (e: (typeof envs)[number]) => [...sortBy.map((k) => (k === 'name' ? e.name : e.namespace.name)), String(e.id).padStart(4, '0')].join('\u0000')
+      const keys = envs.map(key)
+      expect(keys).toEqual([...keys].sort((a, b) => (order === 'desc' ? (a < b ? 1 : -1) : a < b ? -1 : 1)))
+      expect(fake.requests[0]).toContain(`sort_by=${sortBy.join('%2C')}`)
+      expect(fake.requests).toHaveLength(27)
+    }
+  })
+  it('v2: an anonymous caller, filters, and the errors conda-store answers', async () => {
+    const anon = new CondaStoreClient({ baseUrl: fake.url, pageSize: 1 })
+    expect((await anon.listEnvironmentsV2({ search: 'name' })).map((e) => e.name)).toEqual(['name1', 'name2'])
+    await expect(anon.listEnvironmentsV2({ sortBy: ['size' as never] })).rejects.toThrow(InvalidOptionsError)
+    await expect(anon.listEnvironmentsV2({ order: 'up' as never })).rejects.toThrow(InvalidOptionsError)
+    // a server that keeps answering the same cursor is an error, not a loop
+    const stuck = async () =>
+      new Response(JSON.stringify({ data: [{ id: 1, namespace: { id: 1, name: 'a' }, name: 'b' }], status: 'ok', cursor: 'eyJsYXN0X2lkIjoxLCJsYXN0X3ZhbHVlIjp7fX0=', count: 5 }), { status: 200 })
+    await expect(new CondaStoreClient({ baseUrl: fake.url, fetch: stuck as typeof fetch }).listEnvironmentsV2()).rejects.toThrow(/same cursor twice/)
+    const raw = await fetch(`${fake.url}/api/v2/environment/?sort_by=foo`)
+    expect(raw.status).toBe(400)
+    expect(await raw.json()).toEqual({ status: 'error', message: "Cannot sort results by ['foo']. Valid sort_by values are ['namespace', 'name']" })
+  })
   it('reads the permission API and mints tokens', async () => {
     const client = new CondaStoreClient({ baseUrl: fake.url, token: 'service-token' })
     expect((await client.permissions()).entity_roles['*/*']).toEqual(['viewer'])

@@ -1,6 +1,7 @@
 /**
  * A local conda-store stand-in on 127.0.0.1 for the client tests: it answers with exactly the upstream
- * response shapes of conda-store.md §11 (offset pagination, clamped `size`, error objects).
+ * response shapes of conda-store.md §11 (v1 offset pagination with a clamped `size`, v2 cursor
+ * pagination as conda-store's `_internal/server/pagination.py` at 9177dc66, error objects).
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -67,6 +68,42 @@ export async function startFakeCondaStore(options: { environments: readonly stri
         { status: 'ok', data: visible.slice((page - 1) * size, page * size), message: null, page, size, count: visible.length },
         { deprecation: 'True', sunset: 'Mon, 17 Mar 2025 00:00:00 UTC' },
       )
+    }
+    if (url.pathname === '/conda-store/api/v2/environment/' && req.method === 'GET') {
+      // conda-store's cursor pagination (_internal/server/pagination.py): order by the requested
+      // columns then id; the cursor holds the last row's id and sort values; an empty page answers
+      // the end cursor; no cursor (or the end cursor) starts at the first row.
+      const visible = authorized ? all : all.filter((e) => e.namespace.name === 'default')
+      const raw = url.searchParams.getAll('sort_by')
+      const sortBy = raw.length === 1 ? raw[0]!.split(',') : raw
+      const invalid = sortBy.filter((k) => k !== 'namespace' && k !== 'name')
+      if (invalid.length > 0) {
+        return json(400, { status: 'error', message: `Cannot sort results by [${invalid.map((k) => `'${k}'`).join(', ')}]. Valid sort_by values are ['namespace', 'name']` })
+      }
+      const order = url.searchParams.get('order') ?? 'asc'
+      if (order !== 'asc' && order !== 'desc') {
+        return json(422, { detail: [{ type: 'enum', loc: ['query', 'order'], msg: "Input should be 'asc' or 'desc'", input: order }] })
+      }
+      const limit = Number(url.searchParams.get('limit') ?? maxPageSize)
+      const keyOf = (e: (typeof all)[number]): (string | number)[] => [...sortBy.map((k) => (k === 'namespace' ? e.namespace.name : e.name)), e.id]
+      const compare = (a: (string | number)[], b: (string | number)[]) => {
+        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
+        return 0
+      }
+      const sign = order === 'asc' ? 1 : -1
+      let rows = [...visible].sort((a, b) => sign * compare(keyOf(a), keyOf(b)))
+      const cursorText = url.searchParams.get('cursor')
+      const cursor = cursorText === null ? { last_id: null, last_value: null } : (JSON.parse(Buffer.from(cursorText, 'base64').toString('utf8')) as { last_id: number | null; last_value: Record<string, string> | null })
+      if (cursor.last_id !== null) {
+        const last = [...sortBy.map((k) => cursor.last_value![k]!), cursor.last_id]
+        rows = rows.filter((e) => sign * compare(keyOf(e), last) > 0)
+      }
+      const data = rows.slice(0, Math.max(0, limit))
+      const lastRow = data[data.length - 1]
+      const next = lastRow
+        ? { last_id: lastRow.id, last_value: Object.fromEntries(sortBy.map((k) => [k, k === 'namespace' ? lastRow.namespace.name : lastRow.name])) }
+        : { last_id: null, last_value: null }
+      return json(200, { data, status: 'ok', message: null, cursor: Buffer.from(JSON.stringify(next)).toString('base64'), count: visible.length })
     }
     if (url.pathname === '/conda-store/api/v1/permission/' && req.method === 'GET') {
       const viewer = ['environment::read', 'namespace-role-mapping::read', 'namespace::read']
