@@ -18,7 +18,23 @@
  */
 export { accessMatrix, lintRoles, scopeHighlight, userAccess, BUILT_IN_COMPONENTS } from './matrix.js'
 export type { AccessGrant, AccessMatrix, AccessMatrixOptions, GrantHighlight, ReviewInput, ReviewRole, UserAccess } from './matrix.js'
-export { diffAccess, realmChanges } from './diff.js'
-export type { AccessChange, AccessDiff, GrantState, RealmChange } from './diff.js'
+export { diffAccess, isKeycloakBuiltInRole, realmChanges } from './diff.js'
+export type { AccessChange, AccessDiff, DiffOptions, GrantState, RealmChange } from './diff.js'
+export {
+  chainContext,
+  componentGrantChains,
+  condaStoreBindingChains,
+  condaStoreLevel,
+  extendChains,
+  jupyterhubContributions,
+  jupyterhubScopeChains,
+  profileChains,
+  roleGrantChains,
+  routeChains,
+  sharedDirectoryChains,
+} from './chains.js'
+export type { ChainContext, JupyterHubChainOptions, JupyterHubContribution } from './chains.js'
+export { chainLine, chainsJson, htmlEscape, renderChainHtml, renderChainMarkdown, renderChainsHtml, renderChainsMarkdown, renderChainsText } from './chain-render.js'
+export type { ChainTextOptions } from './chain-render.js'
 export { accessReportJson, matrixColumn, renderAccessDiff, renderAccessReport } from './render.js'
 export type { DiffFormat, ReportFormat, ReportOptions } from './render.js'

@@ -4,15 +4,27 @@
  *
  * @module
  */
-import type { TraceStep } from '../core/decision.js'
+import { chainSubjects, uniqueChains, type Chain } from '../core/chain.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError } from '../core/errors.js'
-import { clientRolesOf, formatRole, type EffectiveRole, type Principal, type RoleAttributes, type RoleRef } from '../core/principal.js'
+import { clientRolesOf, type Principal, type RoleAttributes, type RoleRef } from '../core/principal.js'
 import { condaStorePermissionsFor, lintCondaStoreRoles, type EnvironmentLike, type MergedBinding } from '../conda-store/index.js'
-import { expandScopes, hasScope, jupyterhubPrincipal, lintJupyterHubRoles, profileSlugs, sharedDirectories, type ExpandedScope, type ScopeSet } from '../jupyterhub/index.js'
+import { jupyterhubPrincipal, lintJupyterHubRoles, profileSlugs, sharedDirectories } from '../jupyterhub/index.js'
 import { workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
 import type { Component } from '../components/index.js'
-import { chainSubjects, chainsToRole, renderChain, roleIndex } from './chains.js'
+import { chainLine } from './chain-render.js'
+import {
+  chainContext,
+  componentGrantChains,
+  condaStoreBindingChains,
+  condaStoreLevel,
+  extendChains,
+  jupyterhubContributions,
+  jupyterhubScopeChains,
+  profileChains,
+  routeChains,
+  sharedDirectoryChains,
+} from './chains.js'
 
 /**
  * Why a grant deserves attention: `admin` — JupyterHub admin-level (any `admin:*`, `admin-ui`, `proxy`,
@@ -29,14 +41,17 @@ export type GrantHighlight = 'admin' | 'unfiltered-share'
 
 /**
  * One effective grant of one user: the component, the kind of resource, the resource, the level held,
- * and each chain that grants it (`user → group → role → item → grant → resource`). `groups` and
- * `roles` are everything those chains pass through — what a realm change must touch to change it.
+ * and each chain that grants it (`user → group → role → item → grant → resource`), as data (`chains`)
+ * and as one line each (`via`, {@link chainLine}). `groups` and `roles` are everything those chains
+ * pass through — what a realm change must touch to change it.
  *
  * @example
  * ```ts
  * import type { AccessGrant } from 'keycloak-permissions/review'
  * const g: AccessGrant = {
  *   component: 'conda-store', kind: 'namespace', resource: 'ml/*', level: 'admin',
+ *   chains: [[{ kind: 'user', label: 'bob' }, { kind: 'group', label: '/projects/ml' }, { kind: 'role', label: 'conda_store/ml-team-scopes' },
+ *     { kind: 'item', label: 'admin!namespace=ml' }, { kind: 'grant', label: 'ml/*: admin' }]],
  *   via: ['bob → /projects/ml → conda_store/ml-team-scopes → admin!namespace=ml → ml/*: admin'],
  *   groups: ['/projects/ml'], roles: ['conda_store/ml-team-scopes'],
  * }
@@ -47,6 +62,9 @@ export interface AccessGrant {
   readonly kind: string
   readonly resource: string
   readonly level: string
+  /** Each separate path that grants it. */
+  readonly chains: readonly Chain[]
+  /** The same paths, one line each. */
   readonly via: readonly string[]
   readonly highlight?: GrantHighlight
   readonly groups: readonly string[]
@@ -150,17 +168,6 @@ export const BUILT_IN_COMPONENTS = [
   ['workspaces', 'workspace'],
 ] as const
 
-const CONDA_RANK = ['viewer', 'developer', 'editor', 'admin']
-
-/** The highest conda-store role of a binding (`editor` ≡ `developer`, D5); `listed` when it has none. */
-function condaLevel(roles: readonly string[]): string {
-  if (roles.length === 0) return 'listed'
-  let best = -1
-  for (const r of roles) best = Math.max(best, CONDA_RANK.indexOf(r))
-  if (best < 0) return [...roles].sort().join(', ')
-  return CONDA_RANK[best] === 'editor' ? 'developer' : CONDA_RANK[best]!
-}
-
 const ADMIN_BASES = new Set(['admin-ui', 'proxy', 'shutdown'])
 const ADMIN_IF_UNFILTERED = new Set(['users', 'servers', 'tokens', 'access:servers', 'delete:users', 'delete:servers'])
 const SHARE_IF_UNFILTERED = new Set(['shares', 'users:shares', 'groups:shares'])
@@ -209,12 +216,11 @@ function validateOptions(options: AccessMatrixOptions): void {
 
 class GrantBuilder {
   readonly #out: AccessGrant[] = []
-  constructor(readonly user: string) {}
 
-  add(component: string, kind: string, resource: string, level: string, chains: readonly (readonly TraceStep[])[], highlight?: GrantHighlight): void {
-    const via = [...new Set(chains.map((c) => renderChain(this.user, c)))]
+  add(component: string, kind: string, resource: string, level: string, found: readonly Chain[], highlight?: GrantHighlight): void {
+    const chains = uniqueChains(found)
     const { groups, roles } = chainSubjects(chains)
-    this.#out.push({ component, kind, resource, level, via, ...(highlight ? { highlight } : {}), groups, roles })
+    this.#out.push({ component, kind, resource, level, chains, via: chains.map(chainLine), ...(highlight ? { highlight } : {}), groups, roles })
   }
 
   get grants(): AccessGrant[] {
@@ -244,46 +250,30 @@ export function userAccess(principal: Principal, options: AccessMatrixOptions = 
 
 function computeUserAccess(principal: Principal, options: AccessMatrixOptions, policy: RoutePolicy): UserAccess {
   const user = principal.username
-  const index = roleIndex(principal)
-  const out = new GrantBuilder(user)
+  const ctx = chainContext(principal)
+  const out = new GrantBuilder()
   const diagnostics: Diagnostic[] = [...principal.diagnostics]
-  const roleChains = (ref: RoleRef) => chainsToRole(index, ref)
 
   // conda-store: namespace bindings, then readable environments.
   const conda = condaStorePermissionsFor(principal)
   diagnostics.push(...conda.diagnostics)
-  const bindingChains = new Map<string, TraceStep[][]>()
-  const chainsOfBinding = (binding: MergedBinding): TraceStep[][] => {
+  const bindingChains = new Map<string, Chain[]>()
+  const chainsOfBinding = (binding: MergedBinding): Chain[] => {
     const known = bindingChains.get(binding.arn)
     if (known) return known
-    const end: TraceStep = { kind: 'grant', label: `${binding.arn}: ${condaLevel(binding.roles)}` }
-    const chains: TraceStep[][] = []
-    for (const origin of binding.origins) {
-      if (origin.kind === 'keycloak-scope') {
-        for (const c of roleChains(origin.role)) chains.push([...c, { kind: 'item', label: origin.item }, end])
-      } else if (origin.kind === 'nebari-login') {
-        const rule: TraceStep = { kind: 'rule', label: `nebari login: ${origin.rule}` }
-        const prefix: TraceStep[] = origin.group !== undefined ? [{ kind: 'group', label: origin.group }] : []
-        if (origin.roles.length === 0) chains.push([...prefix, rule, end])
-        for (const r of origin.roles) for (const c of roleChains(r.role)) chains.push([...prefix, ...c, rule, end])
-      } else chains.push([{ kind: 'source', label: origin.label }, end])
-    }
-    if (chains.length === 0) {
-      const label = binding.source === 'default' ? 'conda-store default bindings' : binding.source === 'token' ? 'token bindings' : 'database grants'
-      chains.push([{ kind: 'source', label }, end])
-    }
+    const chains = condaStoreBindingChains(ctx, binding)
     bindingChains.set(binding.arn, chains)
     return chains
   }
   for (const binding of conda.bindings) {
-    out.add('conda-store', 'namespace', binding.arn, condaLevel(binding.roles), chainsOfBinding(binding))
+    out.add('conda-store', 'namespace', binding.arn, condaStoreLevel(binding.roles), chainsOfBinding(binding))
   }
   if (options.environments !== undefined) {
     for (const access of conda.explainEnvironments(options.environments)) {
       const resource = `${access.namespace}/${access.name}`
       const roles = access.bindings.flatMap((b) => b.roles)
-      const chains = access.bindings.flatMap((b) => chainsOfBinding(b).map((c) => [...c, { kind: 'resource', label: resource }]))
-      out.add('conda-store-environments', 'environment', resource, condaLevel(roles), chains)
+      const chains = access.bindings.flatMap((b) => extendChains(chainsOfBinding(b), { kind: 'resource', label: resource }))
+      out.add('conda-store-environments', 'environment', resource, condaStoreLevel(roles), chains)
     }
   }
 
@@ -291,94 +281,46 @@ function computeUserAccess(principal: Principal, options: AccessMatrixOptions, p
   const hub = jupyterhubPrincipal(principal)
   diagnostics.push(...hub.diagnostics)
   if (hub.scopes.scopes.length > 0) {
-    const owner = { owner: { kind: 'user' as const, name: user } }
-    const contributions: { chains: TraceStep[][]; set: ScopeSet }[] = []
-    for (const role of hub.roles) {
-      // Role-name entries carry no scopes; a Keycloak role merely named like a default role must not borrow its scopes.
-      if (role.source === 'role-name') continue
-      const scopes = role.source === 'default' ? hub.roleScopes[role.name] ?? [] : role.scopes ?? []
-      if (scopes.length === 0) continue
-      let set: ScopeSet
-      try {
-        set = expandScopes([...scopes], owner)
-      } catch {
-        continue // already reported by jupyterhubPrincipal
-      }
-      const item: TraceStep = { kind: 'item', label: role.source === 'default' ? `JupyterHub role ${role.name}` : `scopes=${scopes.join(',')}` }
-      let chains: TraceStep[][]
-      if (role.source === 'default') chains = defaultRoleEvidence(principal, index, role.name, hub.admin).map((c) => [...c, item])
-      else chains = (role.role ? roleChains(role.role) : [[{ kind: 'role', label: role.name }]]).map((c) => [...c, item])
-      contributions.push({ chains, set })
-    }
+    const contributions = jupyterhubContributions(ctx, hub)
     for (const scope of hub.scopes.scopes) {
-      const holding = contributions.filter((c) => c.set.scopes.includes(scope) || hasScope(scope as ExpandedScope, c.set))
-      const from = holding.length > 0 ? holding : contributions
-      const end: TraceStep = { kind: 'grant', label: scope }
-      out.add('jupyterhub', 'scope', scope, scopeHighlight(scope) === 'admin' ? 'admin' : 'granted', from.flatMap((c) => c.chains.map((ch) => [...ch, end])), scopeHighlight(scope))
+      const highlight = scopeHighlight(scope)
+      out.add('jupyterhub', 'scope', scope, highlight === 'admin' ? 'admin' : 'granted', jupyterhubScopeChains(contributions, scope), highlight)
     }
   }
 
   const shared = sharedDirectories(principal)
   diagnostics.push(...shared.diagnostics)
-  const hubRoles = clientRolesOf(principal, 'jupyterhub')
-  for (const mount of shared.mounts) {
-    const granting = hubRoles.filter(
-      (r) => r.attributes['component']?.[0] === 'shared-directory' && r.via.some((v) => v.kind === 'group' && v.group === mount.group),
-    )
-    const chains = (granting.length > 0 ? granting : [undefined]).map((r): TraceStep[] => [
-      { kind: 'group', label: mount.group },
-      ...(r ? [{ kind: 'role', label: formatRole({ client: 'jupyterhub', name: r.name }) }] : []),
-      { kind: 'item', label: 'write:shared-mount' },
-      { kind: 'resource', label: mount.mountPath },
-    ])
-    out.add('shared-directory', 'directory', mount.mountPath, 'write', chains)
-  }
+  for (const mount of shared.mounts) out.add('shared-directory', 'directory', mount.mountPath, 'write', sharedDirectoryChains(ctx, mount))
 
-  for (const slug of profileSlugs(principal)) {
-    const chains = roleChains({ client: 'jupyterhub', name: 'jupyterlab-profiles' }).map((c) => [...c, { kind: 'item', label: `profiles=${slug}` }])
-    out.add('jupyterlab-profiles', 'profile', slug, 'select', chains)
-  }
+  for (const slug of profileSlugs(principal)) out.add('jupyterlab-profiles', 'profile', slug, 'select', profileChains(ctx, slug))
 
   // Workspaces: the same candidates and request as `resolve` (its filter is this check, per item).
   for (const client of Object.keys(principal.clientRoles)) {
     const decision = policy.check({ method: 'GET', path: `/workspaces/${encodeURIComponent(client)}` }, principal)
     if (!decision.allowed) continue
     const grant = decision.grant
-    const rule: TraceStep = { kind: 'rule', label: decision.rule ?? decision.reason }
     // The decision names the first role that matched; a review shows every role held on the workspace client.
     const admin = decision.reason === 'PLATFORM_ADMIN'
     const names = admin ? grant?.roles ?? [] : [...new Set([...(grant?.roles ?? []), ...clientRolesOf(principal, client).map((r) => r.name)])].sort()
-    const chains = names.flatMap((name) => roleChains({ client: admin ? grant?.client ?? client : client, name }).map((c) => [...c, rule]))
+    const refs = names.map((name) => (admin && grant?.client === undefined ? { name } : { client: admin ? grant?.client ?? client : client, name }))
     const level = admin ? 'platform-admin' : names.length > 0 ? names.join(', ') : decision.reason
-    out.add('workspaces', 'workspace', client, level, chains.length > 0 ? chains : [[rule]])
+    out.add('workspaces', 'workspace', client, level, routeChains(ctx, decision, refs))
   }
 
   for (const component of options.components ?? []) {
     const { grants, diagnostics: found } = component.grants(principal)
     diagnostics.push(...found)
-    const byPattern = new Map<string, { actions: Set<string>; chains: TraceStep[][] }>()
+    const byPattern = new Map<string, { actions: Set<string>; chains: Chain[] }>()
     for (const g of grants) {
       const entry = byPattern.get(g.pattern) ?? { actions: new Set<string>(), chains: [] }
       byPattern.set(g.pattern, entry)
       entry.actions.add(g.action)
-      for (const c of roleChains(g.role)) entry.chains.push([...c, { kind: 'item', label: g.item }, { kind: 'grant', label: `${g.action} ${g.pattern}` }])
+      entry.chains.push(...componentGrantChains(ctx, g))
     }
     for (const [pattern, entry] of byPattern) out.add(component.name, component.resourceKind, pattern, [...entry.actions].sort().join(', '), entry.chains)
   }
 
   return { user, grants: out.grants, diagnostics }
-}
-
-/** Why JupyterHub's default `admin` / `user` role applies: the groups and roles Nebari reads for it. */
-function defaultRoleEvidence(principal: Principal, index: ReadonlyMap<string, EffectiveRole>, role: string, admin: boolean): TraceStep[][] {
-  // The default role follows from the admin / allowed decision; show the memberships and roles that usually make it.
-  const names = role === 'admin' || admin ? ['/admin', 'jupyterhub_admin'] : ['/analyst', '/developer', '/admin', 'jupyterhub_admin', 'jupyterhub_developer']
-  const chains: TraceStep[][] = []
-  for (const group of principal.groups) if (names.includes(group)) chains.push([{ kind: 'group', label: group }])
-  for (const effective of index.values()) {
-    if (names.includes(effective.name)) chains.push(...chainsToRole(index, effective.client === undefined ? { name: effective.name } : { client: effective.client, name: effective.name }))
-  }
-  return chains.length > 0 ? chains : [[{ kind: 'rule', label: `JupyterHub ${role === 'admin' ? 'admin' : 'login allowed'}` }]]
 }
 
 /**

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { chainKey, type Chain } from '../core/chain.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError } from '../core/errors.js'
+import { htmlEscape, renderChainHtml, renderChainMarkdown, renderChainsText } from './chain-render.js'
 import type { AccessDiff } from './diff.js'
 import { BUILT_IN_COMPONENTS, type AccessGrant, type AccessMatrix } from './matrix.js'
 
@@ -73,10 +75,6 @@ function mdCell(value: string): string {
   return value.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll('`', '\\`').replaceAll('\n', ' ')
 }
 
-function htmlEscape(value: string): string {
-  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;')
-}
-
 /**
  * Renders an access review. `json`: {@link accessReportJson}; `csv`: one row per grant
  * (`user,component,kind,resource,level,highlight,via`, chains joined by ` | `; fields a spreadsheet
@@ -131,7 +129,7 @@ function reportMarkdown(matrix: AccessMatrix, options: ReportOptions): string {
       lines.push('| component | resource | level | via |', '|---|---|---|---|')
       for (const g of u.grants) {
         const level = g.highlight ? `**${mdCell(g.level)}** (${g.highlight})` : mdCell(g.level)
-        lines.push(`| ${mdCell(g.component)} | ${mdCell(g.resource)} | ${level} | ${g.via.map(mdCell).join('<br>')} |`)
+        lines.push(`| ${mdCell(g.component)} | ${mdCell(g.resource)} | ${level} | ${g.chains.map(renderChainMarkdown).join('<br>')} |`)
       }
       lines.push('')
     }
@@ -178,6 +176,7 @@ interface HtmlData {
   users: string[]
   /** Per user: [column, level, highlight (0 none, 1 admin, 2 unfiltered-share), resource, chain indexes]. */
   cells: [number, string, number, string, number[]][][]
+  /** Each distinct chain, rendered once by the HTML chain renderer (escaped). */
   chains: string[]
   diagnostics: { severity: string; code: string; message: string; role: string; fix: string }[]
   userDiagnostics: string[][]
@@ -201,12 +200,13 @@ function htmlData(matrix: AccessMatrix, options: ReportOptions): HtmlData {
   const columnIndex = new Map(columns.map(([c, label], i) => [`${componentNames[c]}\u0000${label}`, i]))
   const chains: string[] = []
   const chainIndex = new Map<string, number>()
-  const intern = (chain: string) => {
-    let i = chainIndex.get(chain)
+  const intern = (chain: Chain) => {
+    const key = chainKey(chain)
+    let i = chainIndex.get(key)
     if (i === undefined) {
       i = chains.length
-      chains.push(chain)
-      chainIndex.set(chain, i)
+      chains.push(renderChainHtml(chain))
+      chainIndex.set(key, i)
     }
     return i
   }
@@ -216,7 +216,7 @@ function htmlData(matrix: AccessMatrix, options: ReportOptions): HtmlData {
       g.level,
       g.highlight === 'admin' ? 1 : g.highlight === 'unfiltered-share' ? 2 : 0,
       g.resource,
-      g.via.map(intern),
+      g.chains.map(intern),
     ]),
   )
   return {
@@ -254,6 +254,8 @@ td.g{background:#ddf4ff;cursor:pointer}td.g.admin{background:#ffd8b5;font-weight
 td.g:hover,td.sel{outline:2px solid #0969da;outline-offset:-2px}tr.sp td{border:0}
 aside{width:380px;border-left:1px solid #d0d7de;padding:12px;overflow:auto;background:#fbfcfd}aside h2{font-size:14px;margin:0 0 8px}
 #details ol{padding-left:18px}#details li{margin-bottom:6px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-word}
+.step[data-kind=user]{font-weight:600}.step[data-kind=group],.step[data-kind=parent-group]{color:#0550ae}.step[data-kind=role],.step[data-kind=default-role],.step[data-kind=composite]{color:#8250df}
+.step[data-kind=grant]{font-weight:600}.arrow{color:#57606a}
 .diag{margin-top:14px}.diag li{margin-bottom:4px}.sev-error{color:#cf222e}.sev-warning{color:#9a6700}.sev-info{color:#57606a}
 `
 
@@ -312,7 +314,7 @@ table.addEventListener('click',function(e){var td=e.target.closest('td.g');if(!t
   if(selected)selected.classList.remove('sel');selected=td;td.classList.add('sel');
   var u=+td.parentNode.getAttribute('data-u'),k=+td.getAttribute('data-c'),c=byUser[u][k];
   var h=['<h2>'+esc(D.users[u])+' \\u2014 '+esc(D.components[D.columns[k][0]])+'</h2><p><b>resource</b> '+esc(c[3])+'<br><b>level</b> '+esc(c[1])+(c[2]===1?' (admin-level)':c[2]===2?' (unfiltered sharing)':'')+'</p><p><b>granted by</b></p><ol class="chains">'];
-  c[4].forEach(function(i){h.push('<li>'+esc(D.chains[i])+'</li>')});h.push('</ol>');
+  c[4].forEach(function(i){h.push('<li>'+D.chains[i]+'</li>')});h.push('</ol>');
   var ud=D.userDiagnostics[u];if(ud.length){h.push('<p><b>diagnostics of '+esc(D.users[u])+'</b></p><ul>');ud.forEach(function(d){h.push('<li>'+esc(d)+'</li>')});h.push('</ul>')}
   document.getElementById('details').innerHTML=h.join('');
 });
@@ -373,11 +375,18 @@ function levels(c: AccessDiff['changes'][number]): string {
   return (c.after ?? c.before)!.level
 }
 
+/** The chains to show for a change: how the grant is held now, or (lost) how it was held. */
+function changeChains(c: AccessDiff['changes'][number]) {
+  return (c.after ?? c.before)?.chains ?? []
+}
+
 function diffText(diff: AccessDiff): string {
   const lines: string[] = []
   if (diff.changes.length === 0) lines.push('no permission changes')
   for (const c of diff.changes) {
     lines.push(`${c.user} ${c.change} ${c.component} ${c.resource} (${levels(c)})${c.causes.length ? ` ← ${c.causes.map((x) => x.description).join('; ')}` : ''}`)
+    const chains = changeChains(c)
+    if (chains.length > 0) lines.push(`  ${c.after ? 'held through' : 'was held through'}:`, renderChainsText(chains, { indent: '    ' }).trimEnd())
   }
   for (const d of diff.lint.introduced) lines.push(`lint introduced: ${d.severity} ${d.code}: ${d.message}`)
   for (const d of diff.lint.fixed) lines.push(`lint fixed: ${d.severity} ${d.code}: ${d.message}`)
@@ -389,9 +398,11 @@ function diffMarkdown(diff: AccessDiff): string {
   const count = (k: string) => diff.changes.filter((c) => c.change === k).length
   lines.push(`${diff.changes.length} permission changes (${count('gained')} gained, ${count('lost')} lost, ${count('changed')} changed); lint: ${diff.lint.introduced.length} introduced, ${diff.lint.fixed.length} fixed.`, '')
   if (diff.changes.length > 0) {
-    lines.push('| user | change | component | resource | level | caused by |', '|---|---|---|---|---|---|')
+    lines.push('| user | change | component | resource | level | caused by | held through (was, when lost) |', '|---|---|---|---|---|---|---|')
     for (const c of diff.changes) {
-      lines.push(`| ${mdCell(c.user)} | ${c.change} | ${mdCell(c.component)} | ${mdCell(c.resource)} | ${mdCell(levels(c))} | ${c.causes.map((x) => mdCell(x.description)).join('<br>')} |`)
+      lines.push(
+        `| ${mdCell(c.user)} | ${c.change} | ${mdCell(c.component)} | ${mdCell(c.resource)} | ${mdCell(levels(c))} | ${c.causes.map((x) => mdCell(x.description)).join('<br>')} | ${changeChains(c).map(renderChainMarkdown).join('<br>')} |`,
+      )
     }
     lines.push('')
   }

@@ -162,7 +162,7 @@ describe('renderings', () => {
     users: [
       {
         user: '</script><img src=x onerror=alert(1)>',
-        grants: [{ component: 'conda-store', kind: 'namespace', resource: '=HYPERLINK("http://x")', level: 'a|b', via: ['u → "quoted", with comma'], groups: [], roles: [] }],
+        grants: [{ component: 'conda-store', kind: 'namespace', resource: '=HYPERLINK("http://x")', level: 'a|b', chains: [], via: ['u → "quoted", with comma'], groups: [], roles: [] }],
         diagnostics: [],
       },
     ],
