@@ -9,7 +9,9 @@
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError } from '../core/errors.js'
 import { groupWithAncestors } from '../core/groups.js'
+import type { Chain } from '../core/chain.js'
 import { formatRole, type Principal, type RoleAttributes } from '../core/principal.js'
+import { KEYCLOAK_BUILTIN_CLIENTS } from '../workspaces/internal.js'
 import { accessMatrix, type AccessGrant, type AccessMatrix, type AccessMatrixOptions, type ReviewInput } from './matrix.js'
 
 /**
@@ -34,17 +36,67 @@ export type RealmChange = { readonly description: string } & (
 )
 
 /**
- * A grant as seen on one side of a diff.
+ * A grant as seen on one side of a diff: its level and the chains that grant it (as data and one line each).
  *
  * @example
  * ```ts
  * import type { GrantState } from 'keycloak-permissions/review'
- * const s: GrantState = { level: 'developer', via: ['dave → /developer → conda_store/conda_store_developer → nebari login: group → developer/*: developer'] }
+ * const s: GrantState = {
+ *   level: 'viewer',
+ *   chains: [[{ kind: 'user', label: 'alice' }, { kind: 'role', label: 'conda_store/analyst-global-viewer' }, { kind: 'item', label: 'viewer!namespace=global' }, { kind: 'grant', label: 'global/*: viewer' }]],
+ *   via: ['alice → conda_store/analyst-global-viewer → viewer!namespace=global → global/*: viewer'],
+ * }
  * ```
  */
 export interface GrantState {
   readonly level: string
+  readonly chains: readonly Chain[]
   readonly via: readonly string[]
+}
+
+/**
+ * Options of {@link diffAccess}: those of the access matrix, precomputed matrices, and whether what
+ * Keycloak creates or fills in by itself is compared.
+ *
+ * @example
+ * ```ts
+ * import type { DiffOptions } from 'keycloak-permissions/review'
+ * const o: DiffOptions = { keycloakBuiltIns: 'compare' }
+ * ```
+ */
+export interface DiffOptions extends AccessMatrixOptions {
+  /** The two access matrices, when already computed (they are not recomputed). */
+  readonly matrices?: { readonly before: AccessMatrix; readonly after: AccessMatrix }
+  /**
+   * `ignore` (default): leave out of the realm changes what Keycloak creates or fills in at import
+   * ({@link isKeycloakBuiltInRole}: built-in clients' roles and `offline_access` / `uma_authorization`
+   * created, deleted, their composites and attributes; the default role's existence and its built-in
+   * composites; built-in roles that only became effective). `compare`: report them too.
+   */
+  readonly keycloakBuiltIns?: 'ignore' | 'compare'
+}
+
+const BUILT_IN_CLIENTS = new Set(KEYCLOAK_BUILTIN_CLIENTS)
+const BUILT_IN_REALM_ROLES = new Set(['offline_access', 'uma_authorization'])
+
+/**
+ * Whether a role (written `client/name`, a realm role by name) is one Keycloak creates itself in every
+ * realm: a role of a built-in client (`account`, `account-console`, `admin-cli`, `broker`,
+ * `realm-management`, `security-admin-console`) or the realm roles `offline_access` and
+ * `uma_authorization` (docs/semantics/keycloak.md §5.2 items 3–4). The default role
+ * `default-roles-{realm}` is handled apart: its existence is Keycloak's, its composites may be yours.
+ *
+ * @example
+ * ```ts
+ * import { isKeycloakBuiltInRole } from 'keycloak-permissions/review'
+ * isKeycloakBuiltInRole('account/manage-account')   // true
+ * isKeycloakBuiltInRole('offline_access')           // true
+ * isKeycloakBuiltInRole('conda_store/conda_store_admin') // false
+ * ```
+ */
+export function isKeycloakBuiltInRole(role: string): boolean {
+  const slash = role.indexOf('/')
+  return slash < 0 ? BUILT_IN_REALM_ROLES.has(role) : BUILT_IN_CLIENTS.has(role.slice(0, slash))
 }
 
 /**
@@ -103,6 +155,8 @@ interface RealmFacts {
   /** Roles known to exist (the catalogue when given; else the roles someone holds). */
   readonly roles: Set<string>
   readonly catalogue: boolean
+  /** The realm's default role(s): `default-roles-{realm}` and any role a principal holds as `default`. */
+  readonly defaultRoles: Set<string>
 }
 
 function factsOf(input: ReviewInput): RealmFacts {
@@ -111,7 +165,12 @@ function factsOf(input: ReviewInput): RealmFacts {
   const composites = new Map<string, Set<string>>()
   const attributes = new Map<string, RoleAttributes>()
   const roles = new Set<string>()
+  const defaultRoles = new Set<string>()
   const catalogue = input.roles !== undefined
+  for (const p of input.principals) {
+    defaultRoles.add(`default-roles-${p.realm}`)
+    for (const r of p.realmRoles) if (r.via.some((v) => v.kind === 'default')) defaultRoles.add(r.name)
+  }
   for (const role of input.roles ?? []) {
     const key = formatRole(role)
     roles.add(key)
@@ -119,10 +178,10 @@ function factsOf(input: ReviewInput): RealmFacts {
     if (role.composites) composites.set(key, new Set(role.composites.map(formatRole)))
   }
   for (const p of input.principals) users.set(p.username, userFacts(p, { groupRoles, composites, attributes, roles, catalogue }))
-  return { users, groupRoles, composites, attributes, roles, catalogue }
+  return { users, groupRoles, composites, attributes, roles, catalogue, defaultRoles }
 }
 
-function userFacts(p: Principal, facts: Omit<RealmFacts, 'users'>): UserFacts {
+function userFacts(p: Principal, facts: Omit<RealmFacts, 'users' | 'defaultRoles'>): UserFacts {
   const provenance = p.complete.provenance
   const directRoles = new Set<string>()
   const effective = new Set<string>()
@@ -167,10 +226,52 @@ const sorted = (set: Iterable<string>) => [...set].sort()
  * // ['user bob added to group /developer', 'attribute scopes of conda_store/ml-team-scopes edited']
  * ```
  */
-export function realmChanges(before: ReviewInput, after: ReviewInput): RealmChange[] {
+export function realmChanges(before: ReviewInput, after: ReviewInput, options: Pick<DiffOptions, 'keycloakBuiltIns'> = {}): RealmChange[] {
   checkInput('before', before)
   checkInput('after', after)
-  return changesBetween(factsOf(before), factsOf(after))
+  const a = factsOf(before)
+  const b = factsOf(after)
+  const all = changesBetween(a, b)
+  return builtInsMode(options) === 'compare' ? all : all.filter((c) => !createdByKeycloak(c, a, b))
+}
+
+function builtInsMode(options: Pick<DiffOptions, 'keycloakBuiltIns'>): 'ignore' | 'compare' {
+  const mode = options.keycloakBuiltIns ?? 'ignore'
+  if (mode !== 'ignore' && mode !== 'compare') throw new InvalidOptionsError('keycloakBuiltIns', `must be 'ignore' or 'compare', got ${JSON.stringify(mode)}`)
+  return mode
+}
+
+/**
+ * Whether a realm change is one Keycloak makes by itself (an import or a user created through the
+ * Admin API fills these in), so that a live realm and the file it imported compare equal
+ * (docs/semantics/keycloak.md §5.2): built-in roles appearing, disappearing or changing, the default
+ * role's existence and its built-in composites, and built-in roles that merely became effective (seen
+ * without provenance). Mappings you make (a built-in role mapped to a user or a group, your own role
+ * added to the default role) stay.
+ */
+function createdByKeycloak(c: RealmChange, a: RealmFacts, b: RealmFacts): boolean {
+  const isDefault = (role: string) => a.defaultRoles.has(role) || b.defaultRoles.has(role)
+  switch (c.kind) {
+    case 'role':
+      return isKeycloakBuiltInRole(c.role) || isDefault(c.role)
+    case 'composite':
+      return isKeycloakBuiltInRole(c.role) || (isDefault(c.role) && isKeycloakBuiltInRole(c.child))
+    case 'attribute':
+      return isKeycloakBuiltInRole(c.role)
+    case 'user-role': {
+      // Without provenance the change is "now effective": built-ins reach users through the default role.
+      const provenance = a.users.get(c.user)?.provenance === true && b.users.get(c.user)?.provenance === true
+      return !provenance && (isKeycloakBuiltInRole(c.role) || isDefault(c.role))
+    }
+    default:
+      return false
+  }
+}
+
+/** Attribute values as compared: an empty list is the same as no attribute (Keycloak stores neither). */
+function attributeValue(attributes: RoleAttributes, key: string): readonly string[] | null {
+  const value = Object.hasOwn(attributes, key) ? attributes[key]! : null
+  return value === null || value.length === 0 ? null : value
 }
 
 function changesBetween(a: RealmFacts, b: RealmFacts): RealmChange[] {
@@ -218,8 +319,8 @@ function changesBetween(a: RealmFacts, b: RealmFacts): RealmChange[] {
     const y = b.attributes.get(role)
     if (!y) continue
     for (const key of sorted(new Set([...Object.keys(x), ...Object.keys(y)]))) {
-      const before = Object.hasOwn(x, key) ? x[key]! : null
-      const after = Object.hasOwn(y, key) ? y[key]! : null
+      const before = attributeValue(x, key)
+      const after = attributeValue(y, key)
       if (JSON.stringify(before) === JSON.stringify(after)) continue
       out.push({ kind: 'attribute', change: 'edited', role, attribute: key, before, after, description: `attribute ${key} of ${role} edited: ${JSON.stringify(before)} → ${JSON.stringify(after)}` })
     }
@@ -284,19 +385,18 @@ function checkInput(name: string, input: ReviewInput): void {
  * for (const c of diff.changes) console.log(c.user, c.change, c.component, c.resource, c.causes.map((x) => x.description))
  * ```
  */
-export function diffAccess(
-  before: ReviewInput,
-  after: ReviewInput,
-  options: AccessMatrixOptions & { readonly matrices?: { readonly before: AccessMatrix; readonly after: AccessMatrix } } = {},
-): AccessDiff {
+export function diffAccess(before: ReviewInput, after: ReviewInput, options: DiffOptions = {}): AccessDiff {
   checkInput('before', before)
   checkInput('after', after)
-  const { matrices, ...matrixOptions } = options
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object')
+  const { matrices, keycloakBuiltIns, ...matrixOptions } = options
+  const mode = builtInsMode({ ...(keycloakBuiltIns !== undefined ? { keycloakBuiltIns } : {}) })
   const mb = matrices?.before ?? accessMatrix(before, matrixOptions)
   const ma = matrices?.after ?? accessMatrix(after, matrixOptions)
   const fa = factsOf(before)
   const fb = factsOf(after)
-  const realm = changesBetween(fa, fb)
+  const found = changesBetween(fa, fb)
+  const realm = mode === 'compare' ? found : found.filter((c) => !createdByKeycloak(c, fa, fb))
   const rowsBefore = new Map(mb.users.map((u) => [u.user, u]))
   const rowsAfter = new Map(ma.users.map((u) => [u.user, u]))
   const changes: AccessChange[] = []
@@ -312,8 +412,8 @@ export function diffAccess(
         change,
         component: g.component,
         resource: g.resource,
-        ...(x ? { before: { level: x.level, via: x.via } } : {}),
-        ...(y ? { after: { level: y.level, via: y.via } } : {}),
+        ...(x ? { before: { level: x.level, chains: x.chains, via: x.via } } : {}),
+        ...(y ? { after: { level: y.level, chains: y.chains, via: y.via } } : {}),
         causes: causesOf(user, [x, y], mine, fa, fb),
       })
     }

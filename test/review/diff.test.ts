@@ -45,7 +45,7 @@ describe('diffAccess on the bundled realm, one change kind at a time', () => {
     expect(diff.realmChanges.map((c) => c.description)).toEqual(['role ws-beta/ws_access added to group /projects/ml'])
     expect(diff.changes.map(line)).toEqual(['bob gained workspaces ws-beta', 'dave changed workspaces ws-beta'])
     const bob = diff.changes[0]!
-    expect(bob.after).toEqual({ level: 'ws_access', via: ['bob → /projects/ml → ws-beta/ws_access → /workspaces/{workspace}/**'] })
+    expect(bob.after).toMatchObject({ level: 'ws_access', via: ['bob → /projects/ml → ws-beta/ws_access → /workspaces/{workspace}/**'] })
     expect(bob.causes).toEqual([{ kind: 'group-role', change: 'added', group: '/projects/ml', role: 'ws-beta/ws_access', description: 'role ws-beta/ws_access added to group /projects/ml' }])
     expect(diff.changes[1]).toMatchObject({ before: { level: 'ws_admin' }, after: { level: 'ws_access, ws_admin' } })
   })
@@ -148,5 +148,67 @@ describe('diffAccess on generated realms', () => {
       for (const cause of c.causes) expect(all.has(cause.description)).toBe(true)
     }
     expect(realmChanges(inputOf(before), inputOf(after))).toEqual(diff.realmChanges)
+  })
+})
+
+describe('like with like: what Keycloak creates or fills in by itself is not a change', () => {
+  // What the live Keycloak 26.7.3 exported after importing examples/realm/example-realm.json (partial export:
+  // every built-in client and role, the default role with its composites, ids; users added with ids).
+  const exported = () => JSON.parse(readFileSync('test/fixtures/example-realm.exported.json', 'utf8'))
+
+  it('the hand-written file and the export of the realm Keycloak imported from it: no change at all', () => {
+    const diff = diffAccess(inputOf(example()), inputOf(exported()))
+    expect(diff).toEqual({ changes: [], lint: { introduced: [], fixed: [] }, realmChanges: [] })
+    expect(realmChanges(inputOf(exported()), inputOf(example()))).toEqual([])
+  })
+
+  it('keycloakBuiltIns: compare shows what the default leaves out (roles Keycloak 26.7 adds beyond the offline model)', () => {
+    const all = realmChanges(inputOf(example()), inputOf(exported()), { keycloakBuiltIns: 'compare' })
+    expect(all.length).toBeGreaterThan(0)
+    for (const c of all) expect(c.description).toMatch(/realm-management\//)
+    expect(() => diffAccess(inputOf(example()), inputOf(example()), { keycloakBuiltIns: 'yes' as never })).toThrow(/keycloakBuiltIns/)
+  })
+
+  it('what you change stays: a role added to the default role, a built-in role mapped to a user', () => {
+    const after = exported()
+    after.roles.realm.find((r: any) => r.name === 'default-roles-example').composites.client.conda_store = ['conda_store_viewer']
+    user(after, 'bob').clientRoles = { 'realm-management': ['view-users'] }
+    const diff = diffAccess(inputOf(example()), inputOf(after))
+    expect(diff.realmChanges.map((c) => c.description)).toEqual([
+      'role realm-management/view-users mapped to user bob',
+      'conda_store/conda_store_viewer added to composite role default-roles-example',
+    ])
+    // Everyone with the default role now reads global/* (was: listed only) through it: default-role → composite.
+    expect(diff.changes.map(line)).toEqual(['bob changed conda-store global/*', 'service-account-permission-resolver changed conda-store global/*'])
+    const bob = diff.changes[0]!
+    expect([bob.before!.level, bob.after!.level]).toEqual(['listed', 'viewer'])
+    expect(bob.after!.via).toEqual(['bob → default-roles-example → conda_store/conda_store_viewer → nebari login: global-namespace → global/*: viewer'])
+    expect(bob.after!.chains[0]!.map((s) => s.kind)).toEqual(['user', 'default-role', 'composite', 'rule', 'grant'])
+    expect(bob.causes.map((c) => c.description)).toEqual(['conda_store/conda_store_viewer added to composite role default-roles-example'])
+  })
+
+  it('an empty attribute list is the same as no attribute', () => {
+    const after = example()
+    role(after, 'conda_store', 'conda_store_admin').attributes = { scopes: [] }
+    expect(diffAccess(inputOf(example()), inputOf(after)).realmChanges).toEqual([])
+  })
+
+  it('the text and Markdown diffs draw the chains of each change', () => {
+    const after = example()
+    group(after, '/projects/ml').clientRoles['ws-beta'] = ['ws_access']
+    const diff = diffAccess(inputOf(example()), inputOf(after))
+    expect(renderAccessDiff(diff, 'text')).toContain(
+      [
+        'bob gained workspaces ws-beta (ws_access) ← role ws-beta/ws_access added to group /projects/ml',
+        '  held through:',
+        '    user bob',
+        '    └─ group /projects/ml',
+        '       └─ role ws-beta/ws_access',
+        '          └─ rule /workspaces/{workspace}/**',
+      ].join('\n'),
+    )
+    expect(renderAccessDiff(diff, 'md')).toContain(
+      '| bob | gained | workspaces | ws-beta | ws_access | role ws-beta/ws_access added to group /projects/ml | _user_ bob → _group_ /projects/ml → _role_ ws-beta/ws\\_access → _rule_ /workspaces/{workspace}/\\*\\* |',
+    )
   })
 })
