@@ -38,5 +38,5 @@ export type {
   TokenInfo,
 } from './core/principal.js'
 export { splitGroupPath, joinGroupPath, groupBasename, groupWithAncestors } from './core/groups.js'
-export { chainKey, chainSubjects, roleChains, roleChainsIndexed, rolesByKey, uniqueChains, MAX_CHAINS_PER_ROLE } from './core/chain.js'
-export type { Chain, ChainStep, ChainStepKind } from './core/chain.js'
+export { chainKey, chainSubjects, grantPathChains, roleChains, roleChainsIndexed, rolesByKey, uniqueChains, MAX_CHAINS_PER_ROLE } from './core/chain.js'
+export type { Chain, ChainStep, ChainStepKind, GrantPathSteps } from './core/chain.js'

@@ -168,6 +168,46 @@ function chainsIn(index: ReadonlyMap<string, EffectiveRole>, user: string, ref: 
 }
 
 /**
+ * A grant path as a component records it: the steps before the role (`lead`, e.g. the group a rule
+ * reads), the role (expanded from the principal's provenance), and the steps after it (`tail`: item →
+ * grant → resource). A path through no role has no `role`.
+ *
+ * @example
+ * ```ts
+ * import type { GrantPathSteps } from 'keycloak-permissions'
+ * const p: GrantPathSteps = { role: { client: 'conda_store', name: 'ml-team-scopes' }, tail: [{ kind: 'item', label: 'admin!namespace=ml' }, { kind: 'grant', label: 'ml/*: admin' }] }
+ * ```
+ */
+export interface GrantPathSteps {
+  readonly lead?: readonly { readonly kind: string; readonly label: string }[]
+  readonly role?: RoleRef
+  readonly tail: readonly { readonly kind: string; readonly label: string }[]
+}
+
+/**
+ * The chains of one grant path: for each way the principal holds its role, user → lead → the role's
+ * groups and composites → role → tail (user → lead → tail without a role).
+ *
+ * @example
+ * ```ts
+ * import { grantPathChains, rolesByKey } from 'keycloak-permissions'
+ * grantPathChains(rolesByKey(bob), 'bob', { role: { client: 'ws-alpha', name: 'ws_access' }, tail: [{ kind: 'rule', label: '/workspaces/{workspace}/**' }] })
+ * // [bob → /projects/ml → /projects → ws-alpha/ws_access → /workspaces/{workspace}/**]
+ * ```
+ */
+export function grantPathChains(index: ReadonlyMap<string, EffectiveRole>, user: string, path: GrantPathSteps): Chain[] {
+  const userStep: ChainStep = { kind: 'user', label: user }
+  const lead = (path.lead ?? []).map(asStep)
+  const tail = path.tail.map(asStep)
+  if (path.role === undefined) return [[userStep, ...lead, ...tail]]
+  return chainsIn(index, user, path.role, new Set()).map((c) => [userStep, ...lead, ...c.slice(1), ...tail])
+}
+
+function asStep(step: { readonly kind: string; readonly label: string }): ChainStep {
+  return { kind: step.kind as ChainStepKind, label: step.label }
+}
+
+/**
  * The chains without duplicates (same kinds and labels), first occurrence kept, order preserved.
  *
  * @example

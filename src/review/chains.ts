@@ -11,7 +11,7 @@ import { roleChainsIndexed, rolesByKey, uniqueChains, type Chain, type ChainStep
 import type { Decision } from '../core/decision.js'
 import { clientRolesOf, type EffectiveRole, type Principal, type RoleRef } from '../core/principal.js'
 import type { MergedBinding } from '../conda-store/index.js'
-import { expandScopes, hasScope, type ExpandedScope, type GroupsOf, type JupyterHubPrincipal, type ScopeOptions, type ScopeSet, type SharedMount } from '../jupyterhub/index.js'
+import { expandScopes, hasScope, jupyterhubPrincipal as jupyterhubPrincipalFor, type ExpandedScope, type GroupsOf, type JupyterHubPrincipal, type ScopeOptions, type ScopeSet, type SharedMount } from '../jupyterhub/index.js'
 import type { RouteGrant } from '../workspaces/index.js'
 import type { ComponentGrant } from '../components/index.js'
 
@@ -305,4 +305,73 @@ export function routeChains(ctx: ChainContext, decision: Decision<string, RouteG
  */
 export function componentGrantChains(ctx: ChainContext, grant: ComponentGrant): Chain[] {
   return extendChains(roleGrantChains(ctx, grant.role), { kind: 'item', label: grant.item }, { kind: 'grant', label: `${grant.action} ${grant.pattern}` })
+}
+
+/**
+ * What {@link decisionChains} needs to know about the check: the built-in component (or a custom one,
+ * `component`), the resource as the check named it, and for JupyterHub the scope checked and the
+ * group lookup of `!group=` filters.
+ *
+ * @example
+ * ```ts
+ * import type { CheckedRequest } from 'keycloak-permissions/review'
+ * const r: CheckedRequest = { component: 'jupyterhub', resource: 'access:servers!server=alice/' }
+ * ```
+ */
+export interface CheckedRequest {
+  /** `conda-store`, `jupyterhub`, `shared-directory`, `jupyterlab-profiles`, `workspaces`, `stac`, or a custom component's name. */
+  readonly component: string
+  /** The resource (conda-store ARN, filtered JupyterHub scope, mount path, profile slug, `METHOD path`, custom resource). */
+  readonly resource: string
+  /** JupyterHub: the scope semantics and the group lookup of the check. */
+  readonly jupyterhub?: JupyterHubChainOptions & { readonly groupsOf?: GroupsOf }
+}
+
+/**
+ * The chains of an allowed decision: every separate path by which the principal holds what allowed it,
+ * each ending with the resource checked; none for a denial (its `trace` says what was tried). The one
+ * function `explain`, `check --json` and `POST /v1/check` draw chains with.
+ *
+ * @example
+ * ```ts
+ * import { decisionChains, renderChainsText } from 'keycloak-permissions/review'
+ * const d = condaStorePermissionsFor(dave).explain('environment::update', 'global/r-base')
+ * renderChainsText(decisionChains(dave, d, { component: 'conda-store', resource: 'global/r-base' }))
+ * ```
+ */
+export function decisionChains(principal: Principal, decision: Decision, request: CheckedRequest): Chain[] {
+  if (!decision.allowed) return []
+  const ctx = chainContext(principal)
+  const resource: ChainStep = { kind: 'resource', label: request.resource }
+  const grant = decision.grant as unknown
+  let chains: Chain[]
+  switch (request.component) {
+    case 'conda-store':
+      chains = (Array.isArray(grant) ? (grant as MergedBinding[]) : []).flatMap((b) => condaStoreBindingChains(ctx, b))
+      break
+    case 'jupyterhub': {
+      const { groupsOf, ...options } = request.jupyterhub ?? {}
+      const hub = jupyterhubPrincipalFor(principal, options)
+      chains = jupyterhubScopeChains(jupyterhubContributions(ctx, hub, options), request.resource, groupsOf ? { groupsOf } : {})
+      return uniqueChains(chains)
+    }
+    case 'shared-directory': {
+      const group = (grant as { group?: string } | undefined)?.group
+      chains = group === undefined ? [] : sharedDirectoryChains(ctx, { group, mountPath: request.resource } as SharedMount)
+      return uniqueChains(chains)
+    }
+    case 'jupyterlab-profiles':
+      chains = profileChains(ctx, request.resource)
+      break
+    case 'workspaces':
+    case 'stac':
+      chains = routeChains(ctx, decision as Decision<string, RouteGrant>)
+      break
+    default: {
+      const g = grant as ComponentGrant | undefined
+      chains = g && typeof g === 'object' && 'role' in g ? componentGrantChains(ctx, g) : []
+    }
+  }
+  if (chains.length === 0) chains = [[{ kind: 'user', label: ctx.user }, { kind: 'rule', label: decision.rule ?? decision.reason }]]
+  return uniqueChains(extendChains(chains, resource))
 }

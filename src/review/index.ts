@@ -25,6 +25,7 @@ export {
   componentGrantChains,
   condaStoreBindingChains,
   condaStoreLevel,
+  decisionChains,
   extendChains,
   jupyterhubContributions,
   jupyterhubScopeChains,
@@ -33,7 +34,7 @@ export {
   routeChains,
   sharedDirectoryChains,
 } from './chains.js'
-export type { ChainContext, JupyterHubChainOptions, JupyterHubContribution } from './chains.js'
+export type { ChainContext, CheckedRequest, JupyterHubChainOptions, JupyterHubContribution } from './chains.js'
 export { chainLine, chainsJson, htmlEscape, renderChainHtml, renderChainMarkdown, renderChainsHtml, renderChainsMarkdown, renderChainsText } from './chain-render.js'
 export type { ChainTextOptions } from './chain-render.js'
 export { accessReportJson, matrixColumn, renderAccessDiff, renderAccessReport } from './render.js'

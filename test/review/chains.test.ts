@@ -267,3 +267,50 @@ describe('one grant held by two paths: two separate paths, identical across text
     expect((cell[4] as number[]).map((i) => parseHtmlChain(data.chains[i]))).toEqual(want)
   })
 })
+
+describe('grantPathChains: a component path with its role expanded from provenance', () => {
+  it('user → lead → the role\'s paths → tail', async () => {
+    const { grantPathChains, rolesByKey } = await import('../../src/core/chain.js')
+    const bob = principal('bob')
+    expect(lines(grantPathChains(rolesByKey(bob), 'bob', { role: { client: 'ws-alpha', name: 'ws_access' }, tail: [{ kind: 'rule', label: '/workspaces/{workspace}/**' }] }))).toEqual([
+      'bob → /projects/ml → /projects → ws-alpha/ws_access → /workspaces/{workspace}/**',
+    ])
+    expect(lines(grantPathChains(rolesByKey(bob), 'bob', { lead: [{ kind: 'source', label: 'conda-store default bindings' }], tail: [{ kind: 'grant', label: 'default/*: viewer' }] }))).toEqual([
+      'bob → conda-store default bindings → default/*: viewer',
+    ])
+  })
+})
+
+describe('decisionChains: the chains explain draws for one decision', () => {
+  it('conda-store (dave, erin): one chain per path, each ending with the resource', async () => {
+    const { decisionChains } = await import('../../src/review/index.js')
+    const dave = principal('dave')
+    const d = condaStorePermissionsFor(dave).explain('environment::update', 'global/r-base')
+    expect(lines(decisionChains(dave, d, { component: 'conda-store', resource: 'global/r-base' }))).toEqual([
+      'dave → /developer → conda_store/conda_store_developer → nebari login: global-namespace → global/*: developer → global/r-base',
+      'dave → conda_store/conda_store_viewer → nebari login: global-namespace → global/*: developer → global/r-base',
+    ])
+    const erin = principal('erin')
+    const e = condaStorePermissionsFor(erin).explain('environment::read', 'default/x')
+    expect(lines(decisionChains(erin, e, { component: 'conda-store', resource: 'default/x' }))).toEqual([
+      'erin → conda-store default bindings → default/*: viewer → default/x',
+      'erin → conda_store/conda_store_superadmin → nebari login: superadmin → */*: admin → default/x',
+    ])
+    const denied = condaStorePermissionsFor(dave).explain('environment::delete', 'global/r-base')
+    expect(decisionChains(dave, denied, { component: 'conda-store', resource: 'global/r-base' })).toEqual([])
+  })
+
+  it('workspaces route and profiles', async () => {
+    const { decisionChains } = await import('../../src/review/index.js')
+    const { workspaceApiPolicy } = await import('../../src/workspaces/index.js')
+    const bob = principal('bob')
+    const d = workspaceApiPolicy().check({ method: 'GET', path: '/workspaces/ws-alpha/files' }, bob)
+    expect(lines(decisionChains(bob, d, { component: 'workspaces', resource: 'GET /workspaces/ws-alpha/files' }))).toEqual([
+      'bob → /projects/ml → /projects → ws-alpha/ws_access → /workspaces/{workspace}/** → GET /workspaces/ws-alpha/files',
+    ])
+    const dave = principal('dave')
+    expect(lines(decisionChains(dave, { allowed: true, reason: 'PROFILE_GRANTED', trace: [] }, { component: 'jupyterlab-profiles', resource: 'gpu' }))).toEqual([
+      'dave → /developer → jupyterhub/jupyterlab-profiles → profiles=gpu → gpu',
+    ])
+  })
+})
