@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/core/clock.js'
 import { ClientNotFoundError, InsufficientPermissionsError, SourceUnavailableError, UserNotFoundError } from '../../src/core/errors.js'
-import { AdminApiSource, UserDisabledError, type AdminApiSourceOptions } from '../../src/keycloak/index.js'
+import { AdminApiSource, MemoryPrincipalCache, UserDisabledError, type AdminApiSourceOptions, type Invalidation } from '../../src/keycloak/index.js'
 
 interface FakeRole {
   id: string
@@ -465,6 +465,29 @@ describe('AdminApiSource (loopback Admin API)', () => {
     await source.resolve('alice') // cached principal: no catalogue needed
     await source.clientRoles('conda_store')
     expect(source.catalogueRequests).toBe(3 * base)
+  })
+
+  it("another replica's role or group invalidation (shared cache) drops the catalogue; a user one does not", async () => {
+    class Shared extends MemoryPrincipalCache {
+      listeners: ((inv: Invalidation) => void)[] = []
+      onRemoteInvalidation(listener: (inv: Invalidation) => void) {
+        this.listeners.push(listener)
+      }
+      remote(inv: Invalidation) {
+        this.invalidateSync(inv)
+        for (const l of this.listeners) l(inv)
+      }
+    }
+    const shared = new Shared({ max: 10, clock })
+    const source = make({ principalCache: shared })
+    await source.selfCheck()
+    const base = source.catalogueRequests
+    shared.remote({ kind: 'user', userId: 'u-alice' })
+    await source.clientRoles('conda_store')
+    expect(source.catalogueRequests).toBe(base)
+    shared.remote({ kind: 'role', role: { client: 'conda_store', name: 'viewer' } })
+    await source.clientRoles('conda_store')
+    expect(source.catalogueRequests).toBe(2 * base)
   })
 
   it('a catalogue larger than catalogueCache.max is refused, not held unbounded', async () => {

@@ -93,6 +93,18 @@ suite('RedisPrincipalCache (real redis-server)', () => {
     expect(loaded).toEqual(['bob', 'dave'])
   })
 
+  it("other replicas' invalidations reach onRemoteInvalidation listeners (AdminApiSource drops its catalogue with it); its own do not", async () => {
+    const prefix = `t${process.pid}-${n++}`
+    const [a, b] = [await make(prefix), await make(prefix)]
+    const heard: string[] = []
+    b.onRemoteInvalidation((inv) => heard.push(inv.kind === 'role' ? `role ${inv.role.client}/${inv.role.name}` : inv.kind))
+    a.onRemoteInvalidation(() => heard.push('a heard its own'))
+    await a.invalidate({ kind: 'role', role: { client: 'conda_store', name: 'viewer' } })
+    await a.invalidate({ kind: 'user', userId: 'u1' })
+    for (let i = 0; i < 50 && heard.length < 2; i++) await sleep(20)
+    expect(heard).toEqual(['role conda_store/viewer', 'user'])
+  })
+
   it('a lookup that overlapped an invalidation naming it is not stored in Redis; an unrelated one does not matter', async () => {
     const prefix = `t${process.pid}-${n++}`
     const [a, b] = [await make(prefix), await make(prefix)]
