@@ -230,14 +230,22 @@ export type TokenRejectionDetail =
   | 'MISSING_CLAIM'
   | 'JWKS_UNAVAILABLE'
   | 'NO_ROLES'
+  | 'NO_USERNAME'
+  | 'CATALOGUE_UNAVAILABLE'
 
 /**
- * An access token was rejected. `reason` is the decision reason; `detail` the finer cause.
+ * An access token was rejected. `reason` is the decision reason; `detail` the finer cause. Every way
+ * a token can fail to become a principal is one of these — a bad token, a token without a usable
+ * username (`TOKEN_INVALID` / `NO_USERNAME`), and also trouble on our side that leaves the token's
+ * rights unknown: keys that cannot be loaded (`TOKEN_UNVERIFIABLE` / `JWKS_UNAVAILABLE`) or a role
+ * catalogue that cannot answer (`TOKEN_UNVERIFIABLE` / `CATALOGUE_UNAVAILABLE`, the catalogue's error
+ * as `cause`). `retryable` is true when the same token may be accepted later (our side failed).
  *
  * @example
  * ```ts
  * import { TokenRejectedError } from 'keycloak-permissions'
  * if (err instanceof TokenRejectedError && err.reason === 'TOKEN_EXPIRED') askForRefresh()
+ * if (err instanceof TokenRejectedError && err.retryable) retryLater()
  * ```
  */
 export class TokenRejectedError extends KeycloakPermissionsError {
@@ -245,10 +253,18 @@ export class TokenRejectedError extends KeycloakPermissionsError {
   override readonly code = TokenRejectedError.code
   readonly reason: TokenRejectionReason
   readonly detail: TokenRejectionDetail
+  /** Whether the same token may pass later: true for `TOKEN_UNVERIFIABLE` unless the cause says otherwise. */
+  readonly retryable: boolean
 
-  constructor(reason: TokenRejectionReason, detail: TokenRejectionDetail, message: string, options?: { cause?: unknown }) {
+  constructor(
+    reason: TokenRejectionReason,
+    detail: TokenRejectionDetail,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
     super(message, options)
     this.reason = reason
     this.detail = detail
+    this.retryable = options?.retryable ?? reason === 'TOKEN_UNVERIFIABLE'
   }
 }

@@ -262,6 +262,11 @@ export interface PrincipalFromClaimsOptions {
   readonly clients?: readonly string[]
   /** Stamps `origin.resolvedAt` (default: the system clock). */
   readonly clock?: Clock
+  /**
+   * The claim holding the username (default `'preferred_username'`, Keycloak's `profile` scope). Its
+   * value is lower-cased, as Keycloak stores usernames.
+   */
+  readonly usernameClaim?: string
 }
 
 const WHAT = 'access token claims'
@@ -327,7 +332,7 @@ export function realmFromIssuer(issuer: string): string | undefined {
 /**
  * Builds a {@link Principal} from verified access-token claims (keycloak.md §3, §6):
  * realm roles from `realm_access.roles`, client roles from `resource_access[clientId].roles`, groups
- * from `groups` (direct memberships, full paths), `username` = lower-cased `preferred_username`,
+ * from `groups` (direct memberships, full paths), `username` = lower-cased `preferred_username` (or `usernameClaim`),
  * `userId` = `sub`, and attributes joined through `options.attributes`. Roles are sorted by name and
  * de-duplicated; `via` is empty and `complete.provenance` false (a token cannot tell why a role is held).
  *
@@ -343,7 +348,8 @@ export function realmFromIssuer(issuer: string): string | undefined {
  * Diagnostics: `KEYCLOAK_TOKEN_HAS_NO_ROLES` (neither `realm_access` nor `resource_access`: a lightweight
  * access token or a client without the `roles` scope; `complete.realmRoles` false),
  * `KEYCLOAK_TOKEN_HAS_NO_GROUPS` (info: no `groups` claim and `groupsMapperConfigured` not set; `complete.groups` false),
- * `KEYCLOAK_TOKEN_HAS_NO_USERNAME` (no `preferred_username`: `username` is `''`),
+ * `KEYCLOAK_TOKEN_HAS_NO_USERNAME` (the username claim — `preferred_username` unless `usernameClaim` says
+otherwise — is absent, empty or blank: `username` is `''`; `TokenSource` rejects such a token instead),
  * `KEYCLOAK_TOKEN_ROLE_NOT_IN_CATALOGUE` (the lookup lacked a role; `complete.attributes` false).
  * Keycloak omits `realm_access` when the user has no realm roles, so its absence alone is not a gap.
  *
@@ -357,7 +363,7 @@ export function realmFromIssuer(issuer: string): string | undefined {
  * ```
  */
 export function principalFromClaims(claims: Readonly<Record<string, unknown>>, options: PrincipalFromClaimsOptions = {}): Principal {
-  const { realmOption, lookup, groupsClaim, groupsMapperConfigured, clients, clock } = normalizePrincipalOptions(options)
+  const { realmOption, lookup, groupsClaim, groupsMapperConfigured, clients, clock, usernameClaim } = normalizePrincipalOptions(options)
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) {
     throw new InvalidInputError(WHAT, '', 'expected a JSON object')
   }
@@ -369,16 +375,15 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
 
   const sub = claims['sub']
   if (sub !== undefined && typeof sub !== 'string') throw new InvalidInputError(WHAT, 'sub', 'expected a string')
-  const preferred = claims['preferred_username']
-  if (preferred !== undefined && typeof preferred !== 'string') throw new InvalidInputError(WHAT, 'preferred_username', 'expected a string')
-  const username = preferred === undefined ? '' : preferred.toLowerCase()
-  const user = username === '' ? (sub ?? '') : username
+  const username = usernameFromClaims(claims, usernameClaim)
+  const user = username === undefined ? (sub ?? '') : username
 
   const diagnostics: Diagnostic[] = []
-  if (preferred === undefined) {
+  if (username === undefined) {
     diagnostics.push(
-      diagnostic('error', 'KEYCLOAK_TOKEN_HAS_NO_USERNAME', 'the token has no preferred_username claim; the principal has an empty username', userSubject(user), {
-        fix: 'request the "profile" client scope (it carries the username mapper), or resolve the user by sub through AdminApiSource',
+      diagnostic('error', 'KEYCLOAK_TOKEN_HAS_NO_USERNAME', `the token has no usable ${usernameClaim} claim (absent or empty); the principal has an empty username`, userSubject(user), {
+        fix: 'request the "profile" client scope (it carries the username mapper), or resolve the user by sub through AdminApiSource; TokenSource rejects such tokens (TOKEN_INVALID / NO_USERNAME)',
+        details: { claim: usernameClaim },
       }),
     )
   }
@@ -441,7 +446,7 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
   return {
     realm,
     userId: sub,
-    username,
+    username: username ?? '',
     groups: groups.paths,
     realmRoles,
     clientRoles,
@@ -467,7 +472,22 @@ function normalizePrincipalOptions(options: PrincipalFromClaimsOptions) {
   const clients = options.clients === undefined ? undefined : nonEmptyStrings(options.clients, 'clients', false)
   const clock = options.clock ?? systemClock
   if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') throw new InvalidOptionsError('clock', 'must be an object with a now() method')
-  return { realmOption, lookup, groupsClaim, groupsMapperConfigured, clients, clock }
+  const usernameClaim = options.usernameClaim ?? 'preferred_username'
+  if (typeof usernameClaim !== 'string' || usernameClaim === '') throw new InvalidOptionsError('usernameClaim', 'expected a non-empty claim name')
+  return { realmOption, lookup, groupsClaim, groupsMapperConfigured, clients, clock, usernameClaim }
+}
+
+/**
+ * The lower-cased username in `claims[usernameClaim]`; `undefined` when the claim is absent, empty or
+ * only whitespace (no usable username); {@link InvalidInputError} when it is not a string.
+ *
+ * @internal
+ */
+export function usernameFromClaims(claims: Readonly<Record<string, unknown>>, usernameClaim: string): string | undefined {
+  const value = Object.hasOwn(claims, usernameClaim) ? claims[usernameClaim] : undefined
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw new InvalidInputError(WHAT, usernameClaim, 'expected a string')
+  return value.trim() === '' ? undefined : value.toLowerCase()
 }
 
 function roleNames(access: unknown, path: string): string[] {

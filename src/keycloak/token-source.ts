@@ -8,11 +8,12 @@ import { compactVerify, createLocalJWKSet, createRemoteJWKSet } from 'jose'
 import type { CompactJWSHeaderParameters, CompactVerifyGetKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../core/clock.js'
-import { systemClock } from '../core/clock.js'
-import { InvalidInputError, InvalidOptionsError, TokenRejectedError } from '../core/errors.js'
+import { diagnostic } from '../core/diagnostics.js'
+import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError, SourceUnavailableError, TokenRejectedError } from '../core/errors.js'
 import { abortable } from './admin-util.js'
 import type { Principal, RoleAttributes, RoleRef, TokenInfo } from '../core/principal.js'
-import { checkClaims, normalizeValidationOptions, principalFromClaims, tokenInfoFromClaims, type PrincipalFromClaimsOptions } from './claims.js'
+import { CatalogueCache, type CatalogueRoles } from './catalogue-cache.js'
+import { checkClaims, normalizeValidationOptions, principalFromClaims, tokenInfoFromClaims, usernameFromClaims, type PrincipalFromClaimsOptions } from './claims.js'
 import type { RoleCatalogue, ResolveOptions } from './source.js'
 
 /** Asymmetric JWS algorithms a Keycloak realm can sign with; symmetric ones and `none` are never accepted. */
@@ -59,12 +60,30 @@ export interface TokenSourceOptions {
   readonly jwks?: JSONWebKeySet | CompactVerifyGetKey
   /** One JWKS URL for every issuer (e.g. the in-cluster Keycloak address when `iss` is the public one). */
   readonly jwksUrl?: string | URL
-  /** Remote JWKS tuning (jose's defaults): fetch timeout 5 s, reload cooldown for an unknown `kid` 30 s, max age 10 min. */
-  readonly jwksRemote?: { readonly timeoutMs?: number; readonly cooldownMs?: number; readonly cacheMaxAgeMs?: number }
+  /**
+   * Remote JWKS tuning. `timeoutMs`, `cooldownMs` (reload for an unknown `kid`) and `cacheMaxAgeMs` are
+   * jose's (defaults 5 s, 30 s, 10 min). When a reload fails (Keycloak unreachable), the last key set
+   * jose loaded keeps verifying for `serveStaleMs` (default 1 h; 0 = never) after it was last usable,
+   * and the principal is marked `origin.stale`; during that time a reload is tried again at most every
+   * `retryMs` (default 5 s), so an outage does not cost every request a fetch timeout.
+   */
+  readonly jwksRemote?: {
+    readonly timeoutMs?: number
+    readonly cooldownMs?: number
+    readonly cacheMaxAgeMs?: number
+    readonly serveStaleMs?: number
+    readonly retryMs?: number
+  }
   /** Where role attributes come from (`RealmExportSource`, `AdminApiSource`). Without it roles have `{}` attributes. */
   readonly catalogue?: RoleCatalogue
-  /** Bounds of the catalogue cache (per client, plus one realm entry): default `{ max: 256, ttlMs: 60_000 }`. */
-  readonly catalogueCache?: { readonly max?: number; readonly ttlMs?: number }
+  /** Bounds of the catalogue cache: see {@link CatalogueCacheOptions}. */
+  readonly catalogueCache?: CatalogueCacheOptions
+  /**
+   * The claim that holds the username (default `'preferred_username'`). A token whose claim is absent,
+   * empty or blank is rejected (`TOKEN_INVALID` / `NO_USERNAME`): an empty username would match
+   * username-templated rules (conda-store's `{username}/*`) for nobody or, worse, for everybody.
+   */
+  readonly usernameClaim?: string
   /** Only these clients' roles enter the principal (default: every client in `resource_access`). */
   readonly clients?: readonly string[]
   /** Where the group paths are (default `'groups'`; `false` when the client has no group-membership mapper). */
@@ -84,6 +103,40 @@ export interface TokenSourceOptions {
 }
 
 /**
+ * Bounds of the role-catalogue cache of {@link TokenSource}, one role map per container (each client
+ * named in a token, and the realm).
+ *
+ * The cache is bounded by **bytes**, not by a count of clients: a user may hold roles on thousands of
+ * workspace clients, and a count small enough to bound memory would evict maps a single token still
+ * needs. The estimate counts role names and attribute strings as UTF-16 plus per-entry overheads (on
+ * the high side). Lookups in progress are kept apart from the stored maps and are never evicted; a map
+ * larger than `maxBytes` on its own is used for the tokens that asked for it but not stored. To load
+ * fewer clients at all, restrict the principal with the `clients` option of {@link TokenSourceOptions}.
+ *
+ * @example
+ * ```ts
+ * import { TokenSource, type CatalogueCacheOptions } from 'keycloak-permissions/keycloak'
+ * const catalogueCache: CatalogueCacheOptions = { maxBytes: 64 * 1024 * 1024, ttlMs: 60_000, serveStaleMs: 3_600_000 }
+ * ```
+ */
+export interface CatalogueCacheOptions {
+  /** Upper bound of the estimated bytes of stored role maps (default 32 MiB ≈ 100 000 roles with short attributes). */
+  readonly maxBytes?: number
+  /** How long a loaded role map is fresh (default 60 000 ms). */
+  readonly ttlMs?: number
+  /**
+   * While the catalogue fails with `SourceUnavailableError` (Keycloak unreachable), a map is still used
+   * up to this long past its TTL and the principal is marked `origin.stale` with a
+   * `KEYCLOAK_CATALOGUE_STALE` diagnostic (default 3 600 000 ms; 0 = never serve stale).
+   */
+  readonly serveStaleMs?: number
+  /** While serving stale, try the catalogue again at most this often (default 5 000 ms). */
+  readonly retryMs?: number
+  /** At most this many catalogue loads at once; more wait their turn (default 8). */
+  readonly concurrency?: number
+}
+
+/**
  * The result of {@link TokenSource.verify}: the verified claims, the JWS protected header and the
  * token's {@link TokenInfo}.
  *
@@ -98,14 +151,22 @@ export interface VerifiedToken {
   readonly payload: Readonly<Record<string, unknown>>
   readonly protectedHeader: Readonly<JWSHeaderParameters>
   readonly info: TokenInfo
+  /** True when the signature was checked with a key set that could not be refreshed (see `jwksRemote.serveStaleMs`). */
+  readonly stale: boolean
 }
 
 interface Verified {
   readonly payload: Readonly<Record<string, unknown>>
   readonly protectedHeader: Readonly<JWSHeaderParameters>
+  /** Verified with a key set that could not be refreshed (Keycloak unreachable; see `jwksRemote.serveStaleMs`). */
+  readonly staleKeys: boolean
 }
 
-type CatalogueEntry = { readonly roles: ReadonlyMap<string, RoleAttributes> | undefined }
+interface CatalogueLookup {
+  readonly lookup: (role: RoleRef) => RoleAttributes | undefined
+  /** Containers served from a stale map, with their age. */
+  readonly stale: readonly { readonly container: string; readonly loadedAt: number }[]
+}
 
 const REALM_KEY = '\u0000realm'
 
@@ -127,6 +188,15 @@ const REALM_KEY = '\u0000realm'
  * set is used (so a token of an unconfigured issuer that our keys verify is still reported as
  * `ISSUER_MISMATCH`, in order). Remote key sets are cached by jose on wall-clock time.
  *
+ * {@link TokenSource.resolve} adds: no usable username → `TOKEN_INVALID`/`NO_USERNAME`; catalogue
+ * trouble → `TOKEN_UNVERIFIABLE`/`CATALOGUE_UNAVAILABLE`. The role catalogue is cached per container,
+ * bounded by bytes with loads in progress never evicted (see {@link CatalogueCacheOptions}).
+ *
+ * Keycloak down (docs/semantics/keycloak.md §4, §6): tokens keep verifying with the last key set and
+ * role attributes come from the last catalogue answers, each for at most `serveStaleMs` (default 1 h;
+ * `jwksRemote.serveStaleMs`, `catalogueCache.serveStaleMs`), the principal marked `origin.stale`;
+ * beyond that, `TOKEN_UNVERIFIABLE`.
+ *
  * @example
  * ```ts
  * import { RealmExportSource, TokenSource } from 'keycloak-permissions/keycloak'
@@ -147,7 +217,10 @@ export class TokenSource {
   readonly #defaultKeys: CompactVerifyGetKey
   readonly #clock: Clock
   readonly #catalogue: RoleCatalogue | undefined
-  readonly #catalogueCache: LRUCache<string, CatalogueEntry> | undefined
+  readonly #catalogueCache: CatalogueCache | undefined
+  readonly #usernameClaim: string
+  /** Keys handed out from a key set that could not be refreshed (see `jwksRemote.serveStaleMs`). */
+  readonly #staleKeys = new WeakSet<object>()
   readonly #verifiedCache: LRUCache<string, Verified> | undefined
   readonly #clients: readonly string[] | undefined
   readonly #groupsClaim: 'groups' | false
@@ -181,7 +254,7 @@ export class TokenSource {
     })
     this.#algorithms = Object.freeze([...algorithms])
 
-    const keys = buildKeyResolvers(options, this.#validation.issuers)
+    const keys = buildKeyResolvers(options, this.#validation.issuers, this.#clock, this.#staleKeys)
     this.#keysByIssuer = keys.byIssuer
     this.#defaultKeys = keys.fallback
 
@@ -211,26 +284,27 @@ export class TokenSource {
       if (catalogue === null || typeof catalogue.clientRoles !== 'function' || typeof catalogue.realmRoles !== 'function') {
         throw new InvalidOptionsError('catalogue', 'expected a RoleCatalogue (clientRoles() and realmRoles())')
       }
-      const max = options.catalogueCache?.max ?? 256
-      const ttl = options.catalogueCache?.ttlMs ?? 60_000
-      positiveInteger(max, 'catalogueCache.max')
-      positiveInteger(ttl, 'catalogueCache.ttlMs')
+      const bounds = options.catalogueCache ?? {}
+      if (bounds === null || typeof bounds !== 'object') throw new InvalidOptionsError('catalogueCache', 'expected an object')
+      if ((bounds as { max?: unknown }).max !== undefined) {
+        throw new InvalidOptionsError('catalogueCache.max', 'the catalogue cache is bounded by bytes: use catalogueCache.maxBytes')
+      }
       this.#catalogue = catalogue
-      this.#catalogueCache = new LRUCache<string, CatalogueEntry>({
-        max,
-        ttl,
-        perf: this.#clock,
-        // One load per container is shared by concurrent callers, so it runs under the cache's own
-        // signal; a caller's abort only stops that caller's wait (see #loadCatalogue).
-        fetchMethod: async (key, _stale, { signal }) => {
-          const callOptions: ResolveOptions = { signal }
-          const roles = key === REALM_KEY ? await catalogue.realmRoles(callOptions) : await catalogue.clientRoles(key.slice(1), callOptions)
-          return { roles }
-        },
+      this.#catalogueCache = new CatalogueCache({
+        maxBytes: positiveInteger(bounds.maxBytes ?? 32 * 1024 * 1024, 'catalogueCache.maxBytes'),
+        ttlMs: positiveInteger(bounds.ttlMs ?? 60_000, 'catalogueCache.ttlMs'),
+        serveStaleMs: nonNegativeInteger(bounds.serveStaleMs ?? 3_600_000, 'catalogueCache.serveStaleMs'),
+        retryMs: nonNegativeInteger(bounds.retryMs ?? 5_000, 'catalogueCache.retryMs'),
+        concurrency: positiveInteger(bounds.concurrency ?? 8, 'catalogueCache.concurrency'),
+        clock: this.#clock,
       })
     } else if (options.catalogueCache !== undefined) {
       throw new InvalidOptionsError('catalogueCache', 'only meaningful with a catalogue')
     }
+
+    const usernameClaim = options.usernameClaim ?? 'preferred_username'
+    if (typeof usernameClaim !== 'string' || usernameClaim === '') throw new InvalidOptionsError('usernameClaim', 'expected a non-empty claim name')
+    this.#usernameClaim = usernameClaim
 
     if (options.verifiedCache !== undefined) {
       positiveInteger(options.verifiedCache?.max, 'verifiedCache.max')
@@ -253,27 +327,33 @@ export class TokenSource {
    * ```
    */
   async verify(token: string): Promise<VerifiedToken> {
-    const verified = await this.#verifySignature(token)
-    const result = checkClaims(verified.payload, this.#validation)
-    if (!result.ok) throw new TokenRejectedError(result.reason, result.detail, result.message)
+    const verified = await this.#verifyAll(token)
     let info: TokenInfo
     try {
       info = tokenInfoFromClaims(verified.payload)
     } catch (err) {
       throw asMalformed(err)
     }
-    return { payload: verified.payload, protectedHeader: verified.protectedHeader, info }
+    return { payload: verified.payload, protectedHeader: verified.protectedHeader, info, stale: verified.staleKeys }
   }
 
   /**
    * Verifies the token and builds its principal: roles and groups from the claims (see
    * {@link principalFromClaims}), attributes from the catalogue (each container's role map loaded once
-   * per `catalogueCache.ttlMs`, concurrent loads coalesced).
+   * per `catalogueCache.ttlMs`, concurrent loads coalesced, at most `catalogueCache.concurrency` at once).
    *
-   * @throws `TokenRejectedError` for a rejected token (also `TOKEN_INVALID`/`MALFORMED` when a
-   * verified token's role claims are malformed, with the `InvalidInputError` as `cause`, and
-   * `TOKEN_INVALID`/`NO_ROLES` with `requireRoles`); the catalogue's own error (e.g.
-   * `SourceUnavailableError`) when it cannot answer.
+   * While Keycloak is unreachable the principal may be built from stale parts — role maps past their
+   * TTL (`catalogueCache.serveStaleMs`) or a key set that could not be refreshed
+   * (`jwksRemote.serveStaleMs`); it is then marked `origin.stale: true` with a
+   * `KEYCLOAK_CATALOGUE_STALE` / `KEYCLOAK_JWKS_STALE` diagnostic.
+   *
+   * @throws `TokenRejectedError` for every way the token can fail: a rejection of {@link verify};
+   * `TOKEN_INVALID`/`NO_USERNAME` when the username claim (`usernameClaim`) is absent, empty or blank;
+   * `TOKEN_INVALID`/`MALFORMED` when a verified token's role or username claims are malformed (the
+   * `InvalidInputError` as `cause`); `TOKEN_INVALID`/`NO_ROLES` with `requireRoles`;
+   * `TOKEN_UNVERIFIABLE`/`CATALOGUE_UNAVAILABLE` when the catalogue cannot answer and has nothing
+   * servable (its error as `cause`; `retryable` from it). Only the caller's own abort is not a
+   * rejection: the signal's reason is thrown.
    * @example
    * ```ts
    * const principal = await tokens.resolve(accessToken, { signal: AbortSignal.timeout(2_000) })
@@ -281,43 +361,110 @@ export class TokenSource {
    * ```
    */
   async resolve(token: string, options?: ResolveOptions): Promise<Principal> {
-    const { payload } = await this.verify(token)
+    const { payload, staleKeys } = await this.#verifyAll(token)
     if (this.#requireRoles && payload['realm_access'] === undefined && payload['resource_access'] === undefined) {
       throw new TokenRejectedError('TOKEN_INVALID', 'NO_ROLES', 'the token has neither realm_access nor resource_access (a lightweight access token?)')
     }
-    const lookup = this.#catalogue === undefined ? undefined : await this.#loadCatalogue(payload, options)
+    let username: string | undefined
     try {
-      return principalFromClaims(payload, {
+      username = usernameFromClaims(payload, this.#usernameClaim)
+    } catch (err) {
+      throw asMalformed(err)
+    }
+    if (username === undefined) {
+      throw new TokenRejectedError(
+        'TOKEN_INVALID',
+        'NO_USERNAME',
+        `the token has no usable ${this.#usernameClaim} claim (absent, empty or blank): no username to decide for (request the "profile" client scope, or set usernameClaim)`,
+      )
+    }
+    const catalogue = this.#catalogue === undefined ? undefined : await this.#loadCatalogue(payload, options)
+    let principal: Principal
+    try {
+      principal = principalFromClaims(payload, {
         ...(this.realm !== undefined && { realm: this.realm }),
-        ...(lookup !== undefined && { attributes: lookup }),
+        ...(catalogue !== undefined && { attributes: catalogue.lookup }),
         ...(this.#clients !== undefined && { clients: this.#clients }),
         groupsClaim: this.#groupsClaim,
         groupsMapperConfigured: this.#groupsMapperConfigured,
+        usernameClaim: this.#usernameClaim,
         clock: this.#clock,
       })
     } catch (err) {
       throw asMalformed(err)
     }
+    const staleCatalogue = catalogue?.stale ?? []
+    if (!staleKeys && staleCatalogue.length === 0) return principal
+    const now = this.#clock.now()
+    const diagnostics = [...principal.diagnostics]
+    const subject = { user: principal.username }
+    if (staleKeys) {
+      diagnostics.push(
+        diagnostic('warning', 'KEYCLOAK_JWKS_STALE', 'the token was verified with a key set that could not be refreshed (Keycloak unreachable)', subject, {
+          fix: 'restore the connection to Keycloak; jwksRemote.serveStaleMs bounds how long this lasts',
+        }),
+      )
+    }
+    if (staleCatalogue.length > 0) {
+      const oldest = Math.min(...staleCatalogue.map((s) => s.loadedAt))
+      diagnostics.push(
+        diagnostic(
+          'warning',
+          'KEYCLOAK_CATALOGUE_STALE',
+          `role attributes of ${staleCatalogue.length} container(s) are past their TTL (the role catalogue is unavailable); the oldest was loaded ${now - oldest} ms ago`,
+          subject,
+          {
+            fix: 'restore the connection to Keycloak; catalogueCache.serveStaleMs bounds how long this lasts',
+            details: { containers: staleCatalogue.map((s) => (s.container === REALM_KEY ? '(realm)' : s.container.slice(1))), oldestLoadedAt: oldest },
+          },
+        ),
+      )
+    }
+    return { ...principal, origin: { ...principal.origin, stale: true }, diagnostics }
   }
 
-  async #loadCatalogue(payload: Readonly<Record<string, unknown>>, options: ResolveOptions | undefined): Promise<(role: RoleRef) => RoleAttributes | undefined> {
+  async #loadCatalogue(payload: Readonly<Record<string, unknown>>, options: ResolveOptions | undefined): Promise<CatalogueLookup> {
     const keys: string[] = []
     if (payload['realm_access'] !== undefined) keys.push(REALM_KEY)
     const access = payload['resource_access']
     if (access !== null && typeof access === 'object' && !Array.isArray(access)) {
+      const wanted = this.#clients === undefined ? undefined : new Set(this.#clients)
       for (const client of Object.keys(access)) {
-        if (this.#clients === undefined || this.#clients.includes(client)) keys.push(`c${client}`)
+        if (wanted === undefined || wanted.has(client)) keys.push(`c${client}`)
       }
     }
     const cache = this.#catalogueCache!
-    const maps = new Map<string, ReadonlyMap<string, RoleAttributes> | undefined>()
-    await Promise.all(
-      keys.map(async (key) => {
-        const entry = await abortable(cache.fetch(key), options?.signal)
-        maps.set(key, entry?.roles)
-      }),
-    )
-    return (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name)
+    const catalogue = this.#catalogue!
+    const maps = new Map<string, CatalogueRoles>()
+    const stale: { container: string; loadedAt: number }[] = []
+    // One load per container is shared by concurrent callers, so it runs without any caller's signal;
+    // a caller's abort only stops that caller's wait.
+    const load = (key: string) => () => (key === REALM_KEY ? catalogue.realmRoles() : catalogue.clientRoles(key.slice(1)))
+    const signal = options?.signal
+    try {
+      await abortable(
+        Promise.all(
+          keys.map(async (key) => {
+            const answer = await cache.get(key, load(key))
+            maps.set(key, answer.roles)
+            if (answer.stale) stale.push({ container: key, loadedAt: answer.loadedAt })
+          }),
+        ),
+        signal,
+      )
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) throw err
+      throw catalogueRejection(err)
+    }
+    return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale }
+  }
+
+  /** {@link verify} with what only `resolve` needs to know (stale keys). */
+  async #verifyAll(token: string): Promise<Verified> {
+    const verified = await this.#verifySignature(token)
+    const result = checkClaims(verified.payload, this.#validation)
+    if (!result.ok) throw new TokenRejectedError(result.reason, result.detail, result.message)
+    return verified
   }
 
   async #verifySignature(token: string): Promise<Verified> {
@@ -333,9 +480,11 @@ export class TokenSource {
     }
     if (result.protectedHeader.b64 === false) throw new TokenRejectedError('TOKEN_INVALID', 'MALFORMED', 'JWTs must not use an unencoded payload (b64: false)')
     const payload = parseClaimsSet(result.payload)
-    const verified: Verified = { payload, protectedHeader: result.protectedHeader }
+    const staleKeys = typeof result.key === 'object' && result.key !== null && this.#staleKeys.has(result.key)
+    const verified: Verified = { payload, protectedHeader: result.protectedHeader, staleKeys }
 
-    if (this.#verifiedCache !== undefined) {
+    // A signature checked with stale keys is not remembered: it is re-checked once Keycloak answers.
+    if (this.#verifiedCache !== undefined && !staleKeys) {
       const exp = payload['exp']
       const lifetime = typeof exp === 'number' && Number.isFinite(exp) ? Math.floor(exp * 1000 - this.#clock.now()) : 0
       if (lifetime > 0) this.#verifiedCache.set(token, verified, { ttl: lifetime })
@@ -358,7 +507,12 @@ export class TokenSource {
   }
 }
 
-function buildKeyResolvers(options: TokenSourceOptions, issuers: readonly string[]): { byIssuer: Map<string, CompactVerifyGetKey>; fallback: CompactVerifyGetKey } {
+function buildKeyResolvers(
+  options: TokenSourceOptions,
+  issuers: readonly string[],
+  clock: Clock,
+  staleKeys: WeakSet<object>,
+): { byIssuer: Map<string, CompactVerifyGetKey>; fallback: CompactVerifyGetKey } {
   const byIssuer = new Map<string, CompactVerifyGetKey>()
   if (options.jwks !== undefined) {
     if (options.jwksUrl !== undefined) throw new InvalidOptionsError('jwksUrl', 'give either jwks or jwksUrl, not both')
@@ -376,20 +530,85 @@ function buildKeyResolvers(options: TokenSourceOptions, issuers: readonly string
   }
 
   const remote = options.jwksRemote ?? {}
+  if (remote === null || typeof remote !== 'object') throw new InvalidOptionsError('jwksRemote', 'expected an object')
   const remoteOptions = {
     timeoutDuration: nonNegativeInteger(remote.timeoutMs ?? 5_000, 'jwksRemote.timeoutMs'),
     cooldownDuration: nonNegativeInteger(remote.cooldownMs ?? 30_000, 'jwksRemote.cooldownMs'),
     cacheMaxAge: nonNegativeInteger(remote.cacheMaxAgeMs ?? 600_000, 'jwksRemote.cacheMaxAgeMs'),
   }
+  const outage = {
+    serveStaleMs: nonNegativeInteger(remote.serveStaleMs ?? 3_600_000, 'jwksRemote.serveStaleMs'),
+    retryMs: nonNegativeInteger(remote.retryMs ?? 5_000, 'jwksRemote.retryMs'),
+  }
+  const remoteSet = (url: URL) => withStaleFallback(createRemoteJWKSet(url, remoteOptions), outage, clock, staleKeys)
   if (options.jwksUrl !== undefined) {
-    const set = createRemoteJWKSet(httpUrl(options.jwksUrl, 'jwksUrl'), remoteOptions)
-    return { byIssuer, fallback: set }
+    return { byIssuer, fallback: remoteSet(httpUrl(options.jwksUrl, 'jwksUrl')) }
   }
   issuers.forEach((issuer, i) => {
     const url = httpUrl(`${issuer.replace(/\/+$/, '')}/protocol/openid-connect/certs`, `issuers.${i}`)
-    byIssuer.set(issuer, createRemoteJWKSet(url, remoteOptions))
+    byIssuer.set(issuer, remoteSet(url))
   })
   return { byIssuer, fallback: byIssuer.get(issuers[0]!)! }
+}
+
+type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>
+
+/**
+ * A remote key set that outlives a Keycloak outage, bounded: when jose cannot reload the set (network
+ * error, timeout, HTTP error — not an unknown `kid` in a set it did load), the last set it loaded keeps
+ * verifying for `serveStaleMs` after it was last usable, and the keys it hands out are recorded in
+ * `staleKeys` so the principal is marked stale. While stale, a reload is tried at most every `retryMs`.
+ * Time is the injected clock (jose's own cache ages use the wall clock).
+ */
+function withStaleFallback(
+  remote: RemoteKeySet,
+  outage: { readonly serveStaleMs: number; readonly retryMs: number },
+  clock: Clock,
+  staleKeys: WeakSet<object>,
+): CompactVerifyGetKey {
+  if (outage.serveStaleMs === 0) return remote
+  let lastUsableAt: number | undefined
+  let failedAt: number | undefined
+  let fallback: { readonly source: JSONWebKeySet; readonly resolve: CompactVerifyGetKey } | undefined
+  const stale = async (header: CompactJWSHeaderParameters, jws: FlattenedJWSInput) => {
+    const jwks = remote.jwks()
+    if (jwks === undefined) return undefined
+    // jose hands out a fresh copy each time: compare by content, so the imported keys are reused.
+    const text = JSON.stringify(jwks)
+    if (fallback === undefined || JSON.stringify(fallback.source) !== text) fallback = { source: jwks, resolve: createLocalJWKSet(jwks) }
+    let key: Awaited<ReturnType<CompactVerifyGetKey>>
+    try {
+      key = await fallback.resolve(header, jws)
+    } catch {
+      // A kid the old set lacks (rotated during the outage) cannot be decided: the reload error stands.
+      return undefined
+    }
+    staleKeys.add(key as object)
+    return key
+  }
+  return async (header, jws) => {
+    const now = clock.now()
+    const servable = lastUsableAt !== undefined && now - lastUsableAt <= outage.serveStaleMs
+    if (failedAt !== undefined && now - failedAt < outage.retryMs && servable) {
+      const key = await stale(header, jws)
+      if (key !== undefined) return key
+    }
+    try {
+      const key = await remote(header, jws)
+      lastUsableAt = clock.now()
+      failedAt = undefined
+      return key
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code
+      if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw err
+      failedAt = clock.now()
+      if (servable) {
+        const key = await stale(header, jws)
+        if (key !== undefined) return key
+      }
+      throw err
+    }
+  }
 }
 
 function httpUrl(value: string | URL, option: string): URL {
@@ -457,6 +676,17 @@ function rejectionFromJose(err: unknown): TokenRejectedError {
       // ERR_JWS_INVALID, ERR_JWT_INVALID, ERR_JOSE_NOT_SUPPORTED, and key/format TypeErrors: the token cannot be a valid JWS.
       return new TokenRejectedError('TOKEN_INVALID', 'MALFORMED', message, { cause: err })
   }
+}
+
+/** Catalogue trouble as a rejection: the token's rights cannot be known (keycloak.md §6: attributes come from the catalogue). */
+function catalogueRejection(err: unknown): TokenRejectedError {
+  if (err instanceof TokenRejectedError) return err
+  const retryable = err instanceof SourceUnavailableError ? err.retryable : !(err instanceof KeycloakPermissionsError)
+  const what = err instanceof KeycloakPermissionsError ? `${err.code}: ${err.message}` : messageOf(err)
+  return new TokenRejectedError('TOKEN_UNVERIFIABLE', 'CATALOGUE_UNAVAILABLE', `the role catalogue could not answer for this token's roles (${what})`, {
+    cause: err,
+    retryable,
+  })
 }
 
 function asMalformed(err: unknown): unknown {

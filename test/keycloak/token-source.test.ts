@@ -366,7 +366,7 @@ describe('TokenSource.resolve', () => {
 
   it('joins attributes from the catalogue, loading only the containers in the token, once per TTL', async () => {
     const catalogue = new CountingCatalogue()
-    const tokens = source({ catalogue, catalogueCache: { ttlMs: 60_000, max: 10 } })
+    const tokens = source({ catalogue, catalogueCache: { ttlMs: 60_000, maxBytes: 1_000_000 } })
     const token = await sign(k1)
     const [p1, p2] = await Promise.all([tokens.resolve(token), tokens.resolve(token)])
     expect(catalogue.calls.sort()).toEqual(['(realm)', 'account', 'conda_store'])
@@ -408,18 +408,21 @@ describe('TokenSource.resolve', () => {
     expect(catalogue.calls.sort()).toEqual(['(realm)', 'conda_store'])
   })
 
-  it('a catalogue failure propagates (not cached); an aborted caller stops waiting', async () => {
+  it('a catalogue failure is TOKEN_UNVERIFIABLE / CATALOGUE_UNAVAILABLE (not cached); an aborted caller stops waiting', async () => {
     let fail = true
+    const failure = new Error('catalogue down')
     const catalogue: RoleCatalogue = {
       clientRoles: async () => {
-        if (fail) throw new Error('catalogue down')
+        if (fail) throw failure
         return new Map()
       },
       realmRoles: async () => new Map(),
     }
     const tokens = source({ catalogue })
     const token = await sign(k1)
-    await expect(tokens.resolve(token)).rejects.toThrow('catalogue down')
+    const err = await expectRejected(tokens.resolve(token), 'TOKEN_UNVERIFIABLE', 'CATALOGUE_UNAVAILABLE')
+    expect(err.cause).toBe(failure)
+    expect(err.retryable).toBe(true)
     fail = false
     await expect(tokens.resolve(token)).resolves.toMatchObject({ username: 'alice' })
 
@@ -430,11 +433,13 @@ describe('TokenSource.resolve', () => {
     await expect(pending).rejects.toThrow('caller gave up')
   })
 
-  it('lightweight tokens: diagnostic by default, rejection with requireRoles', async () => {
+  it('lightweight tokens: NO_USERNAME (no preferred_username), NO_ROLES with requireRoles; no role claims alone is a diagnostic', async () => {
     const light = await sign(k1, { azp: 'jupyterhub', exp: NOW + 300, iat: NOW, iss: ISS, jti: 'j', scope: 'openid', sid: 's', typ: 'Bearer' })
-    const p = await source().resolve(light)
-    expect(p.diagnostics.map((d) => d.code)).toContain('KEYCLOAK_TOKEN_HAS_NO_ROLES')
+    await expectRejected(source().resolve(light), 'TOKEN_INVALID', 'NO_USERNAME')
     await expectRejected(source({ requireRoles: true }).resolve(light), 'TOKEN_INVALID', 'NO_ROLES')
+    const noRoles = await sign(k1, baseClaims({ realm_access: undefined, resource_access: undefined }))
+    const p = await source().resolve(noRoles)
+    expect(p.diagnostics.map((d) => d.code)).toContain('KEYCLOAK_TOKEN_HAS_NO_ROLES')
   })
 
   it('verified tokens with malformed role claims are TOKEN_INVALID / MALFORMED with the InvalidInputError as cause', async () => {
@@ -473,7 +478,13 @@ describe('TokenSource options', () => {
     bad({ issuers: [ISS], clockToleranceSec: -5 }, 'clockToleranceSec')
     bad({ issuers: [ISS], verifiedCache: { max: 0 } }, 'verifiedCache.max')
     bad({ issuers: [ISS], catalogue: {} }, 'catalogue')
-    bad({ issuers: [ISS], catalogueCache: { max: 1 } }, 'catalogueCache')
+    bad({ issuers: [ISS], catalogueCache: { maxBytes: 1 } }, 'catalogueCache')
+    bad({ issuers: [ISS], catalogue: { clientRoles: async () => undefined, realmRoles: async () => new Map() }, catalogueCache: { max: 256 } }, 'catalogueCache.max')
+    bad({ issuers: [ISS], catalogue: { clientRoles: async () => undefined, realmRoles: async () => new Map() }, catalogueCache: { maxBytes: 0 } }, 'catalogueCache.maxBytes')
+    bad({ issuers: [ISS], catalogue: { clientRoles: async () => undefined, realmRoles: async () => new Map() }, catalogueCache: { serveStaleMs: -1 } }, 'catalogueCache.serveStaleMs')
+    bad({ issuers: [ISS], catalogue: { clientRoles: async () => undefined, realmRoles: async () => new Map() }, catalogueCache: { concurrency: 0 } }, 'catalogueCache.concurrency')
+    bad({ issuers: [ISS], jwksRemote: { serveStaleMs: 1.5 } }, 'jwksRemote.serveStaleMs')
+    bad({ issuers: [ISS], usernameClaim: '' }, 'usernameClaim')
     bad({ issuers: [ISS], catalogue: { clientRoles: async () => undefined, realmRoles: async () => new Map() }, catalogueCache: { ttlMs: 1.5 } }, 'catalogueCache.ttlMs')
     bad({ issuers: [ISS], jwksRemote: { timeoutMs: -1 } }, 'jwksRemote.timeoutMs')
     bad({ issuers: [ISS], groupsClaim: 'roles' }, 'groupsClaim')
