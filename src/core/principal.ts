@@ -218,7 +218,8 @@ export function formatRole(role: RoleRef): string {
 }
 
 /**
- * The comparable essence of a principal: realm, user id, username, groups, realm and client roles with
+ * The comparable essence of a principal: realm, username, `enabled: false` for a disabled account
+ * (absent otherwise, so enabled users compare as before), groups, realm and client roles with
  * attributes — without provenance, origin, token and diagnostics. Two sources agree on a user when
  * their summaries are deeply equal.
  *
@@ -239,6 +240,7 @@ export function summarizePrincipal(principal: Principal): PrincipalSummary {
   return {
     realm: principal.realm,
     username: principal.username,
+    ...(principal.enabled === false && { enabled: false as const }),
     groups: [...principal.groups].sort(),
     realmRoles: roles(principal.realmRoles),
     clientRoles: clients,
@@ -257,6 +259,8 @@ export function summarizePrincipal(principal: Principal): PrincipalSummary {
 export interface PrincipalSummary {
   realm: string
   username: string
+  /** Present (false) only for a disabled account. */
+  enabled?: false
   groups: string[]
   realmRoles: Record<string, Record<string, string[]>>
   clientRoles: Record<string, Record<string, Record<string, string[]>>>

@@ -35,6 +35,10 @@ export interface LiveRolesSourceOptions {
  * token's `TokenInfo` and the source's `origin` (`kind: 'admin-api'`, with `resolvedAt`, `cached`,
  * `stale` and `tier`). A token whose realm is not the source's realm is `ISSUER_MISMATCH`; a token
  * without `sub` and `preferred_username` (a lightweight access token) is `TOKEN_INVALID`/`MISSING_CLAIM`.
+ * The principal keeps the Admin API's `enabled`: an account disabled after its token was issued comes
+ * back `enabled: false` (components deny it with `USER_DISABLED`), or — with `checkEnabled` on the
+ * Admin API source — as a `UserDisabledError`. A token-only principal never carries `enabled`
+ * (Keycloak issues no token to a disabled account, and a token cannot tell of a later change).
  *
  * Trade-off against token-only mode (`TokenSource.resolve`): token-only costs Keycloak nothing per
  * request and keeps working while Keycloak is down, but a role granted or revoked (or a user disabled)

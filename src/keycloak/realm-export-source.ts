@@ -66,6 +66,8 @@ interface GroupNode {
 interface UserNode {
   readonly id: string | undefined
   readonly username: string
+  /** `"enabled": false` in the export. */
+  readonly disabled: boolean
   readonly groups: readonly string[]
   readonly roles: readonly RoleNode[]
 }
@@ -136,6 +138,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   readonly #groups = new Map<string, GroupNode>()
   readonly #users = new Map<string, UserNode>()
   readonly #usersById = new Map<string, UserNode>()
+  #byClient: Map<string, Map<string, RoleAttributes>> | undefined
   readonly #defaultRoleKey: string
 
   /**
@@ -268,9 +271,23 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   /** {@inheritDoc RoleCatalogue.clientRoles} */
   async clientRoles(clientId: string, _options?: ResolveOptions): Promise<ReadonlyMap<string, RoleAttributes> | undefined> {
     if (!this.#clientIds.has(clientId)) return undefined
-    const out = new Map<string, RoleAttributes>()
-    for (const node of this.#roles.values()) if (node.ref.client === clientId) out.set(node.ref.name, node.attributes)
-    return out
+    return new Map(this.#rolesByClient().get(clientId) ?? [])
+  }
+
+  /** Roles grouped by client, built once: a token naming thousands of clients asks for each of them. */
+  #rolesByClient(): ReadonlyMap<string, ReadonlyMap<string, RoleAttributes>> {
+    if (this.#byClient === undefined) {
+      const byClient = new Map<string, Map<string, RoleAttributes>>()
+      for (const node of this.#roles.values()) {
+        const client = node.ref.client
+        if (client === undefined) continue
+        let roles = byClient.get(client)
+        if (roles === undefined) byClient.set(client, (roles = new Map()))
+        roles.set(node.ref.name, node.attributes)
+      }
+      this.#byClient = byClient
+    }
+    return this.#byClient
   }
 
   /** {@inheritDoc RoleCatalogue.realmRoles} */
@@ -282,8 +299,17 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
 
   /**
    * Resolves a user's principal: direct groups, effective realm and client roles with attributes and
-   * provenance.
+   * provenance. A user with `"enabled": false` in the export gets `enabled: false` (its roles are still
+   * resolved, so `explain` can show what the account would have; components deny it with
+   * `USER_DISABLED`). A user without the `enabled` key is read as enabled: Keycloak's exports always
+   * write it, and although an import would create such a user disabled, hand-written fixtures rarely
+   * mean that — write `"enabled": false` to model a disabled account.
    *
+   * @example
+   * ```ts
+   * const source = new RealmExportSource({ realm: 'r', users: [{ username: 'gone', enabled: false }] })
+   * ;(await source.resolve('gone')).enabled // false
+   * ```
    * @throws `UserNotFoundError` when the realm has no such user
    */
   async resolve(user: UserRef, options?: ResolveOptions): Promise<Principal> {
@@ -349,6 +375,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       realm: this.realm,
       userId: node.id,
       username: node.username,
+      ...(node.disabled && { enabled: false }),
       groups: [...node.groups].sort(),
       realmRoles,
       clientRoles: sortedClients,
@@ -461,7 +488,9 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       ;(user.groups ?? []).forEach((g, j) => {
         if (!this.#groups.has(g)) throw new RealmExportInvalidError(`${at}.groups.${j}`, `unknown group ${JSON.stringify(g)} (group paths are full paths such as /projects/ml)`)
       })
-      const node: UserNode = { id: user.id, username, groups, roles: this.#rolesOf(user, at) }
+      // Only an explicit false disables: Keycloak's own exports always write the key, and a hand-written
+      // file without it is read as enabled (an import would create that user disabled — see the TSDoc of resolve).
+      const node: UserNode = { id: user.id, username, disabled: user.enabled === false, groups, roles: this.#rolesOf(user, at) }
       this.#users.set(username, node)
       if (user.id !== undefined) this.#usersById.set(user.id, node)
     })

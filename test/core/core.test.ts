@@ -90,6 +90,9 @@ describe('principal helpers', () => {
     expect(summarizePrincipal(principal)).toEqual({
       realm: 'r', username: 'u', groups: ['/a', '/b'], realmRoles: { rr: {} }, clientRoles: { c: { x: { a: ['2'], z: ['1'] } } },
     })
+    // A disabled account is part of the comparable essence; enabled (or unknown) adds nothing.
+    expect(summarizePrincipal({ ...principal, enabled: false })).toMatchObject({ username: 'u', enabled: false })
+    expect(summarizePrincipal({ ...principal, enabled: true })).not.toHaveProperty('enabled')
   })
 })
 

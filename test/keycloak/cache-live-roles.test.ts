@@ -5,6 +5,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { InvalidOptionsError, TokenRejectedError } from '../../src/core/errors.js'
+import type { Principal } from '../../src/core/principal.js'
 import { AdminApiSource, LiveRolesSource, TokenSource } from '../../src/keycloak/index.js'
 
 const ISSUER = 'http://127.0.0.1:1/realms/example'
@@ -43,6 +44,20 @@ describe('LiveRolesSource', () => {
     const live = new LiveRolesSource({ tokens, roles: roles() })
     const err = await live.resolve(await sign({ iss: ISSUER, sub: 'u1', exp: Math.floor(Date.now() / 1000) - 3_600 })).catch((e: unknown) => e)
     expect((err as TokenRejectedError).reason).toBe('TOKEN_EXPIRED')
+  })
+
+  it("keeps the Admin API's enabled: false (an account disabled after its token was issued) and adds nothing for an enabled one", async () => {
+    const base: Principal = {
+      realm: 'example', userId: 'u1', username: 'alice', groups: [], realmRoles: [], clientRoles: {},
+      complete: { groups: true, realmRoles: true, attributes: true, provenance: false },
+      origin: { kind: 'admin-api', resolvedAt: 0, cached: false, stale: false }, diagnostics: [],
+    }
+    const stub = (p: Principal) => ({ realm: 'example', resolve: async () => p }) as unknown as AdminApiSource
+    const token = await sign({ iss: ISSUER, sub: 'u1', preferred_username: 'alice' })
+    const disabled = await new LiveRolesSource({ tokens, roles: stub({ ...base, enabled: false }) }).resolve(token)
+    expect(disabled.enabled).toBe(false)
+    expect(disabled.token?.issuer).toBe(ISSUER)
+    expect(await new LiveRolesSource({ tokens, roles: stub(base) }).resolve(token)).not.toHaveProperty('enabled')
   })
 
   it('validates its options', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { RealmExportSource } from '../../src/keycloak/index.js'
-import { ManualClock, RealmExportInvalidError, UserNotFoundError, InvalidOptionsError, formatRole } from '../../src/index.js'
+import { ManualClock, RealmExportInvalidError, UserNotFoundError, InvalidOptionsError, formatRole, summarizePrincipal } from '../../src/index.js'
 
 const expected = JSON.parse(readFileSync(new URL('../fixtures/example-realm.expected.json', import.meta.url), 'utf8'))
 const exampleJson = JSON.parse(readFileSync(new URL('../../examples/realm/example-realm.json', import.meta.url), 'utf8'))
@@ -179,5 +179,49 @@ describe('hostile names', () => {
     const json = JSON.parse('{"realm":"r","roles":{"client":{"__proto__":[{"name":"x"}]}},"users":[{"username":"u"}]}')
     expect(() => new RealmExportSource(json)).toThrow(RealmExportInvalidError)
     expect(() => new RealmExportSource(json)).toThrow(/roles\.client\.__proto__/)
+  })
+})
+
+describe('RealmExportSource: disabled accounts (Principal.enabled)', () => {
+  const fixture = JSON.parse(readFileSync(new URL('../fixtures/realm-with-disabled-user.json', import.meta.url), 'utf8'))
+  const source = new RealmExportSource(fixture)
+
+  it('the test fixture is the example realm plus frank, disabled, with alice\'s rights and ws-beta access', async () => {
+    expect(source.usernames()).toEqual([...Object.keys(expected.users), 'frank'].sort())
+    const frank = await source.resolve('frank')
+    const alice = await source.resolve('alice')
+    expect(frank.enabled).toBe(false)
+    expect(alice.enabled).toBeUndefined()
+    // Roles are still resolved (explain can show what the account would have); components deny it.
+    expect(names(frank.clientRoles['conda_store']!)).toEqual(names(alice.clientRoles['conda_store']!))
+    expect(names(frank.clientRoles['ws-beta']!)).toEqual(['ws_access'])
+    expect(summarizePrincipal(frank)).toMatchObject({ username: 'frank', enabled: false })
+    expect(summarizePrincipal(alice)).not.toHaveProperty('enabled')
+  })
+
+  it('the six bundled users are unchanged by the fixture', async () => {
+    const bundled = RealmExportSource.example()
+    for (const user of bundled.usernames()) {
+      expect(summarizePrincipal(await source.resolve(user))).toEqual(summarizePrincipal(await bundled.resolve(user)))
+    }
+  })
+
+  it('only an explicit "enabled": false disables; true and an absent key are enabled', async () => {
+    const s = new RealmExportSource({
+      realm: 'r',
+      users: [
+        { username: 'off', enabled: false },
+        { username: 'on', enabled: true },
+        { username: 'unsaid' },
+      ],
+    })
+    expect((await s.resolve('off')).enabled).toBe(false)
+    expect(await s.resolve('on')).not.toHaveProperty('enabled')
+    expect(await s.resolve('unsaid')).not.toHaveProperty('enabled')
+    expect((await s.resolve({ username: 'OFF' })).enabled).toBe(false)
+  })
+
+  it('"enabled" of the wrong type is a RealmExportInvalidError naming the path', () => {
+    expect(() => new RealmExportSource({ realm: 'r', users: [{ username: 'u', enabled: 'no' }] })).toThrow(/users\.0\.enabled/)
   })
 })
