@@ -108,6 +108,17 @@ export class CatalogueCache {
   }
 
   /**
+   * The stored roles of `key` when fresh (touching them), else `null` — synchronous, so a token naming
+   * thousands of cached clients costs no promise per client.
+   */
+  peekFresh(key: string): { readonly roles: CatalogueRoles } | null {
+    const entry = this.#entries.get(key)
+    if (entry === undefined || this.#settings.clock.now() - entry.loadedAt >= this.#settings.ttlMs) return null
+    this.#touch(key, entry)
+    return entry
+  }
+
+  /**
    * The roles of `key`: fresh from the store, else from `load` (coalesced with concurrent callers),
    * else — when `load` fails with `SourceUnavailableError` — the stored map within
    * `ttlMs + serveStaleMs`, marked stale. Any other failure propagates.

@@ -440,11 +440,18 @@ export class TokenSource {
     // One load per container is shared by concurrent callers, so it runs without any caller's signal;
     // a caller's abort only stops that caller's wait.
     const load = (key: string) => () => (key === REALM_KEY ? catalogue.realmRoles() : catalogue.clientRoles(key.slice(1)))
+    const missing: string[] = []
+    for (const key of keys) {
+      const hit = cache.peekFresh(key)
+      if (hit === null) missing.push(key)
+      else maps.set(key, hit.roles)
+    }
+    if (missing.length === 0) return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale }
     const signal = options?.signal
     try {
       await abortable(
         Promise.all(
-          keys.map(async (key) => {
+          missing.map(async (key) => {
             const answer = await cache.get(key, load(key))
             maps.set(key, answer.roles)
             if (answer.stale) stale.push({ container: key, loadedAt: answer.loadedAt })
