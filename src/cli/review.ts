@@ -62,11 +62,13 @@ async function loadEnvironmentList(file: string): Promise<EnvironmentLike[]> {
   return page.data.data.map((e) => ({ namespace: e.namespace.name, name: e.name }))
 }
 
-/** The realm's role catalogue: every role of an export (with composites), or the live clients' roles. */
+/** The realm's role catalogue: every role of an export (with composites), or the live realm and client roles. */
 async function catalogueOf(cli: CliSource): Promise<ReviewRole[] | undefined> {
   if (cli.realmExport) return cli.realmExport.roles()
   if (!cli.catalogue) return undefined
   const out: ReviewRole[] = []
+  // Realm roles too: without them a live realm and its export would differ by every realm role ("created").
+  for (const [name, attributes] of await cli.catalogue.realmRoles()) out.push({ name, attributes })
   for (const client of cli.clients ?? []) {
     const roles = await cli.catalogue.clientRoles(client)
     for (const [name, attributes] of roles ?? []) out.push({ client, name, attributes })
