@@ -458,7 +458,8 @@ export function nebariLogin(principal: Principal, options: NebariOptions = {}): 
   const existing = o.existingNamespaces
   const userNamespaceMissing = existing !== undefined && !existing.has(username)
   const isOwn = (ns: string) => ns.toLowerCase() === username.toLowerCase()
-  if (o.compat && existing !== undefined && !syncAborted) {
+  // Upstream removes the current bindings before parsing any scopes, so this failure comes first.
+  if (o.compat && existing !== undefined) {
     const defaults = o.authenticatedRoleBindings ?? { 'default/*': ['viewer'], 'filesystem/*': ['viewer'] }
     for (const key of Object.keys(defaults)) {
       if (key === 'default/*' || key === 'filesystem/*') continue

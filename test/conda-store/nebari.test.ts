@@ -157,6 +157,10 @@ describe('first-login gap, re-derived from upstream (compat)', () => {
     expect(aborted.grants).toEqual([])
     expect(aborted.diagnostics.find((d) => d.code === 'NEBARI_ROLE_SYNC_FAILED')?.details).toMatchObject({ arn: 'shared/*', namespace: 'shared' })
     expect(nebariLogin(p, { existingNamespaces: ['analyst', 'old', 'shared'], authenticatedRoleBindings, compat: 'nebari' }).grants).toEqual([['analyst', 'old', 'admin']])
+    // the removal runs before the scopes are read: it is reported even when a role's scopes would crash too
+    const both = nebariLogin(user([scopes('g', 'admin!namespace=analyst'), scopes('empty', [])], 'old'), { existingNamespaces: ['analyst', 'old'], authenticatedRoleBindings, compat: 'nebari' })
+    expect(codes(both)).toContain('NEBARI_ROLE_SYNC_FAILED')
+    expect(both.grants).toEqual([])
     // the default applies the grant either way (D8)
     expect(nebariLogin(p, { existingNamespaces: ['analyst', 'old'], authenticatedRoleBindings }).grants).toEqual([['analyst', 'old', 'admin']])
   })
