@@ -39,9 +39,10 @@ export type KeycloakMiddleware = (
  * `next(err)` (never an allow).
  *
  * Express routes case-insensitively unless `app.set('case sensitive routing', true)` (and
- * `express.Router({ caseSensitive: true })`); the decision is case-sensitive. The presets deny every
- * case variant of their prefixes, but a `routeTable` with an allow-all fallback needs case-sensitive
- * routing (SECURITY.md, "What each adapter guarantees").
+ * `express.Router({ caseSensitive: true })`), while the decision is case-sensitive: so by default an
+ * allowed request whose lower-case target would be denied is refused (`CASE_VARIANT`, e.g.
+ * `/stac/COLLECTIONS/<private>/items`). Set the option `caseSensitiveRouting: true` only when every
+ * router behind the middleware is case-sensitive (SECURITY.md, "What each adapter guarantees").
  *
  * @example
  * ```ts

@@ -18,7 +18,8 @@ const authorizations = new WeakMap<object, HttpAuthorization>()
  * the router could read differently from the decision (dot segments, `//`, `;`, backslashes, encoded
  * separators, a fragment, absolute form) is answered 400 `AMBIGUOUS_PATH` before any rule, whatever
  * `ignoreDuplicateSlashes`, `useSemicolonDelimiter` or `ignoreTrailingSlash` say (see
- * `authorizeHttpRequest`). Keep Fastify's default `caseSensitive: true`: the decision is case-sensitive.
+ * `authorizeHttpRequest`). With Fastify's default `caseSensitive: true` you may set the option
+ * `caseSensitiveRouting: true`, which skips the case-variant check (`CASE_VARIANT`).
  * An authenticator failure that is not a token rejection is thrown, so Fastify answers 500 — never an
  * allow.
  *

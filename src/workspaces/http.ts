@@ -100,6 +100,14 @@ export interface HttpAuthorizationOptions {
   readonly authenticate: Authenticator
   /** The `realm` of `WWW-Authenticate` challenges (default `keycloak-permissions`). */
   readonly realm?: string
+  /**
+   * `true` only when every router behind this check matches paths case-sensitively (Fastify's and Hono's
+   * default; Express with `app.set('case sensitive routing', true)` and `Router({ caseSensitive: true })`
+   * everywhere). Default `false`: an allowed request whose lower-case path would not be allowed is
+   * refused (400 `AMBIGUOUS_PATH`, detail `CASE_VARIANT`), because a case-insensitive router may hand it
+   * to the lower-case route's handler.
+   */
+  readonly caseSensitiveRouting?: boolean
 }
 
 /**
@@ -210,9 +218,13 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
   policy: RoutePolicy
   authenticate: (token: string) => Promise<Principal>
   realm: string
+  caseSensitiveRouting: boolean
 } {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'expected { policy, authenticate, realm? }')
-  const { policy, authenticate, realm = 'keycloak-permissions' } = options
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'expected { policy, authenticate, realm?, caseSensitiveRouting? }')
+  const { policy, authenticate, realm = 'keycloak-permissions', caseSensitiveRouting = false } = options
+  if (typeof caseSensitiveRouting !== 'boolean') {
+    throw new InvalidOptionsError('caseSensitiveRouting', `expected a boolean, got ${JSON.stringify(caseSensitiveRouting)}`)
+  }
   if (policy === null || typeof policy !== 'object' || typeof policy.check !== 'function') {
     throw new InvalidOptionsError('policy', 'expected a RoutePolicy (workspaceApiPolicy(), stacPolicy() or routeTable(...))')
   }
@@ -226,7 +238,7 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
   if (typeof realm !== 'string' || realm === '' || /["\\\x00-\x1f\x7f]/.test(realm)) {
     throw new InvalidOptionsError('realm', `expected a non-empty string without quotes, backslashes or control characters, got ${JSON.stringify(realm)}`)
   }
-  return { policy, authenticate: fn, realm }
+  return { policy, authenticate: fn, realm, caseSensitiveRouting }
 }
 
 /**
@@ -235,7 +247,10 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
  * fragment or in absolute form is refused with 400 `AMBIGUOUS_PATH` before any rule and before the token
  * is verified), then parses the `Authorization` header, verifies the bearer token with the
  * authenticator (a `TokenRejectedError` becomes the decision's reason; any other error propagates, so
- * the framework answers 500 — never an allow), runs the policy and builds the answer.
+ * the framework answers 500 — never an allow), runs the policy and builds the answer. Unless
+ * `caseSensitiveRouting` is set, an allow that would not hold for the lower-case target is refused too
+ * (400 `AMBIGUOUS_PATH`, detail `CASE_VARIANT`): case-insensitive routers (Express's default) route it
+ * like the lower-case one.
  *
  * Every HTTP surface goes through here (the Express, node:http, Fastify and Hono adapters, and `serve`),
  * so they refuse the same targets. A policy's own `check` answers the *path question* and resolves dot
@@ -266,19 +281,7 @@ export async function authorizePrepared(
   if (routed.ok && request.routerPath !== undefined && !sameSegments(routed, normalizeRequestPath(request.routerPath))) {
     routed = { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'ROUTER_MISMATCH', segment: request.routerPath }
   }
-  if (!routed.ok) {
-    const decision = deny('AMBIGUOUS_PATH', [
-      { kind: 'path', label: request.target, data: routed.segment === undefined ? { detail: routed.detail } : { detail: routed.detail, segment: routed.segment } },
-    ])
-    return {
-      decision,
-      principal: null,
-      status: 400,
-      path: undefined,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: routed.detail },
-    }
-  }
+  if (!routed.ok) return refused(request.target, routed)
   const parsed = parseAuthorization(request.headers['authorization'])
   let subject: RouteSubject = null
   let principal: Principal | null = null
@@ -298,6 +301,16 @@ export async function authorizePrepared(
     }
   }
   const decision = prepared.policy.check({ method: request.method, path: request.target, headers: request.headers }, subject)
+  // Express (by default), Fastify with `caseSensitive: false` and many backends match static route
+  // segments case-insensitively, the decision does not: `/stac/COLLECTIONS/ws-x.c` is a public read
+  // for the rule but reaches the collection handler. An allow that would not hold for the lower-case
+  // target is refused.
+  if (decision.allowed && !prepared.caseSensitiveRouting) {
+    const folded = lowerCasePath(request.target)
+    if (folded !== undefined && !prepared.policy.check({ method: request.method, path: folded, headers: request.headers }, subject).allowed) {
+      return refused(request.target, { ok: false, reason: 'AMBIGUOUS_PATH', detail: 'CASE_VARIANT', segment: folded })
+    }
+  }
   // A policy of the caller's own that refuses a path is answered as the routing check would be.
   const status = !decision.allowed && decision.reason === 'AMBIGUOUS_PATH' ? 400 : statusForReason(decision.allowed, decision.reason)
   if (status === 200) return { decision, principal, status, path: routed.path, headers: {} }
@@ -314,6 +327,32 @@ export async function authorizePrepared(
     ...(failureMessage !== undefined && status !== 400 ? { message: failureMessage } : {}),
   }
   return { decision, principal, status, path: routed.path, headers, body }
+}
+
+function refused(target: string, routed: AmbiguousPath): HttpAuthorization {
+  const decision = deny('AMBIGUOUS_PATH', [
+    { kind: 'path', label: target, data: routed.segment === undefined ? { detail: routed.detail } : { detail: routed.detail, segment: routed.segment } },
+  ])
+  return {
+    decision,
+    principal: null,
+    status: 400,
+    path: undefined,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: { error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: routed.detail },
+  }
+}
+
+/** The target with its path (not its query) in ASCII lower case, or undefined when it has no upper-case letter. */
+function lowerCasePath(target: string): string | undefined {
+  let end = target.indexOf('?')
+  if (end === -1) end = target.length
+  let upper = false
+  for (let i = 0; i < end && !upper; i++) {
+    const c = target.charCodeAt(i)
+    upper = c >= 0x41 && c <= 0x5a
+  }
+  return upper ? target.slice(0, end).toLowerCase() + target.slice(end) : undefined
 }
 
 function sameSegments(a: NormalizedPath, b: NormalizedPath | AmbiguousPath): boolean {

@@ -38,7 +38,8 @@ export interface AmbiguousPath {
  * `%3B`), `FRAGMENT` (a `#` in the target; clients never send one) and `INVALID_CHARACTER` (a raw byte
  * outside visible ASCII: clients percent-encode them, and WHATWG-URL-based servers re-encode them).
  * `ROUTER_MISMATCH` is set by the HTTP layer when an adapter can read the path its framework routes on
- * (Hono's `c.req.path`) and it names other segments than the raw target.
+ * (Hono's `c.req.path`) and it names other segments than the raw target, and `CASE_VARIANT` when an
+ * allowed target would not be allowed in lower case (a case-insensitive router may route it there).
  *
  * @example
  * ```ts
@@ -63,6 +64,7 @@ export type AmbiguousPathDetail =
   | 'FRAGMENT'
   | 'INVALID_CHARACTER'
   | 'ROUTER_MISMATCH'
+  | 'CASE_VARIANT'
 
 /**
  * A normalised path: decoded, dot-resolved, non-empty segments.

@@ -114,3 +114,33 @@ describe('express: the decision follows what the router routes', () => {
     expect(seen.filter((s) => s !== 'ws-alice')).toEqual([])
   })
 })
+
+describe('express: case-insensitive routing meets a case-sensitive decision', () => {
+  const seen: string[] = []
+  const servers: Array<{ port: number; close: () => Promise<void> }> = []
+  const start = async (caseSensitiveRouting: boolean) => {
+    const app = express()
+    app.use(keycloakMiddleware({ policy: stacPolicy(), authenticate: async () => Promise.reject(new Error('no tokens here')), caseSensitiveRouting }))
+    app.get('/stac/collections/:id/{*rest}', (req, res) => {
+      seen.push(String(req.params['id']))
+      res.json({ id: req.params['id'] })
+    })
+    return listen(createServer(app))
+  }
+  beforeAll(async () => {
+    servers.push(await start(false), await start(true))
+  })
+  afterAll(async () => {
+    for (const s of servers) await s.close()
+  })
+
+  it('refuses /stac/COLLECTIONS/<private>/… by default; declaring the (default, insensitive) router sensitive would open it', async () => {
+    const refused = await send(servers[0]!.port, 'GET', '/stac/COLLECTIONS/ws-bob.private/items')
+    expect([refused.status, refused.json().detail]).toEqual([400, 'CASE_VARIANT'])
+    expect(seen).toEqual([])
+    // The hazard the default guards against is real: Express routes the case variant to the collection handler.
+    const open = await send(servers[1]!.port, 'GET', '/stac/COLLECTIONS/ws-bob.private/items')
+    expect([open.status, open.json()]).toEqual([200, { id: 'ws-bob.private' }])
+    expect(seen).toEqual(['ws-bob.private'])
+  })
+})

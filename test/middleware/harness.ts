@@ -209,6 +209,17 @@ export function adapterSuite(start: StartServer, policies: { workspace: RoutePol
   })
 
 
+  it('refuses an allow that would not hold in lower case (case-insensitive routers), and keeps mixed-case public reads', async () => {
+    // The STAC rule finds no `collections` segment in /stac/COLLECTIONS/…: a public read for the rule, the
+    // private collection's handler for a case-insensitive router (Express's default).
+    for (const target of ['/stac/COLLECTIONS/ws-bob.private/items', '/stac/Collections/ws-private']) {
+      const res = await send(stac.port, 'GET', target)
+      expect([res.status, res.json()], target).toEqual([400, { error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: 'CASE_VARIANT' }])
+    }
+    const mixed = await send(stac.port, 'GET', '/stac/collections/Sentinel-2/items')
+    expect([mixed.status, mixed.json().reason]).toEqual([200, 'PUBLIC_READ'])
+  })
+
   it('does not honour X-HTTP-Method-Override unless configured', async () => {
     const editorToken = await keys.sign({ resource_access: { 'ws-alice': { roles: ['ws_access'] } } })
     const res = await send(stac.port, 'POST', '/stac/search', { authorization: `Bearer ${editorToken}`, 'x-http-method-override': 'DELETE' })

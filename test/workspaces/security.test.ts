@@ -372,6 +372,30 @@ describe('routing-safe normalisation (normalizeRoutingPath, authorizeHttpRequest
     expect([calls, allowed.status, allowed.path, allowed.decision.grant?.client]).toEqual([1, 200, '/workspaces/ws-alice/x', 'ws-alice'])
   })
 
+  it('refuses an allow whose lower-case target is denied, unless the routers are declared case-sensitive', async () => {
+    let calls = 0
+    const options = { policy: stac, authenticate: async () => alice }
+    const ask = (target: string, extra: { caseSensitiveRouting?: boolean } = {}) => {
+      calls++
+      return authorizeHttpRequest({ method: 'GET', target, headers: {} }, { ...options, ...extra })
+    }
+    expect((await ask('/stac/COLLECTIONS/ws-bob.c/items?Q=1')).body).toEqual({ error: 'bad_request', reason: 'AMBIGUOUS_PATH', detail: 'CASE_VARIANT' })
+    expect((await ask('/stac/COLLECTIONS/ws-bob.c/items', { caseSensitiveRouting: true })).decision.reason).toBe('PUBLIC_READ')
+    // Upper case that changes nothing: a public mixed-case collection, an upper-case query.
+    expect((await ask('/stac/collections/Sentinel-2?Next=ABC')).status).toBe(200)
+    // The price: a workspace held under a mixed-case client id is refused unless the routers are declared
+    // case-sensitive (the lower-case id is another client; EOEPCA workspace names are lower case).
+    const mixedHolder = makePrincipal('mia', { 'ws-Mixed': ['ws_access'] }, { azp: 'workspace-api' })
+    const mixed = (extra: { caseSensitiveRouting?: boolean } = {}) =>
+      authorizeHttpRequest({ method: 'GET', target: '/workspaces/ws-Mixed', headers: { authorization: 'Bearer t' } }, { policy: ws, authenticate: async () => mixedHolder, ...extra })
+    expect((await mixed()).body?.detail).toBe('CASE_VARIANT')
+    expect((await mixed({ caseSensitiveRouting: true })).decision.grant?.client).toBe('ws-Mixed')
+    expect(calls).toBe(3)
+    await expect(authorizeHttpRequest({ method: 'GET', target: '/', headers: {} }, { ...options, caseSensitiveRouting: 'yes' as never })).rejects.toThrow(
+      expect.objectContaining({ option: 'caseSensitiveRouting' }),
+    )
+  })
+
   it('answers 400 when the router path names other segments, and for a custom policy refusing a path', async () => {
     const authenticate = async () => alice
     const mismatch = await authorizeHttpRequest(
