@@ -78,6 +78,7 @@ async function compareEveryUser(realm: Realmish, proxy: CountingProxy): Promise<
   for (const username of users) {
     const [l, f] = [await live.resolve(username), await realm.file.resolve(username)]
     expect(summarizePrincipal(l), `${realm.name}: principal of ${username}`).toEqual(summarizePrincipal(f))
+    expect(l.enabled, `${realm.name}: enabled of ${username}`).toBe(f.enabled)
     const others = users.filter((u) => u !== username)
     const a = answers(l, { workspaces: realm.workspaces, others, groupsOf: groupsLive, hub: realm.hub })
     const b = answers(f, { workspaces: realm.workspaces, others, groupsOf: groupsFile, hub: realm.hub })
@@ -95,6 +96,7 @@ function generated(workspaces: number): { name: string; json: any; secret: strin
   json.adminEventsEnabled = true
   json.adminEventsDetailsEnabled = true
   for (const user of json.users) user.realmRoles = user.realmRoles.map((r: string) => (r === 'default-roles-generated' ? `default-roles-${name}` : r))
+  json.users[5].enabled = false // a disabled account: both sources must say so (enabled: false), and components deny it
   // A JupyterHub role that filters by group, held by one team, so the target-user group lookup matters.
   json.roles.client.jupyterhub.push({ name: 'dept-0-reader', attributes: { component: ['jupyterhub'], scopes: ['read:users!group=/dept-0,list:users!group=/dept-0'] } })
   json.groups[0].clientRoles.jupyterhub.push('dept-0-reader')
