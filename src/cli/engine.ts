@@ -32,6 +32,8 @@ import {
 } from '../jupyterhub/index.js'
 import { explainRoute, stacPolicy, workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
 import { defineComponent, type Component } from '../components/index.js'
+import { roleChains, type Chain } from '../core/chain.js'
+import { chainContext, chainLine, chainsJson, condaStoreBindingChains, decisionChains, extendChains } from '../review/index.js'
 import type { CliSource } from './sources.js'
 import { UsageError } from './errors.js'
 
@@ -102,10 +104,11 @@ export async function loadComponents(file: string): Promise<Component[]> {
   return parsed.data.map((def) => defineComponent(def as Parameters<typeof defineComponent>[0]))
 }
 
-/** The outcome of a check: the decision and its chain rendered on one line. */
+/** The outcome of a check: the decision, its trace on one line, and (allowed) each path that grants it. */
 export interface CheckOutcome {
   readonly decision: Decision
   readonly chain: string
+  readonly chains: readonly Chain[]
 }
 
 /**
@@ -233,22 +236,27 @@ export class Engine {
   /** `envs --json` / `GET /v1/users/{user}/environments`. */
   async environmentsJson(user: string, options: { listed?: boolean } = {}) {
     const { principal, permissions, environments } = await this.environments(user, options)
+    const ctx = chainContext(principal)
     if (environments === undefined) {
       const visibility = options.listed ? 'listed' : 'readable'
       const patterns = permissions.bindings
         .filter((b) => options.listed || permissionsForRoles(b.roles).includes('environment::read'))
-        .map((b) => ({ pattern: b.arn, roles: [...b.roles], reason: explainBinding(b) }))
+        .map((b) => {
+          const chains = condaStoreBindingChains(ctx, b)
+          return { pattern: b.arn, roles: [...b.roles], reason: reasonOf(chains), chains: chainsJson(chains) }
+        })
       return { user: principal.username, visibility, environments: null, namespacePatterns: patterns, diagnostics: permissions.diagnostics }
     }
     return {
       user: principal.username,
       visibility: options.listed ? 'listed' : 'readable',
-      environments: environments.map((e) => ({
-        namespace: e.namespace,
-        name: e.name,
-        reason: reasonOf(e.decision),
-        bindings: e.bindings.map((b) => b.arn),
-      })),
+      environments: environments.map((e) => {
+        const chains = extendChains(
+          e.bindings.flatMap((b) => condaStoreBindingChains(ctx, b)),
+          { kind: 'resource', label: `${e.namespace}/${e.name}` },
+        )
+        return { namespace: e.namespace, name: e.name, reason: reasonOf(chains), chains: chainsJson(chains), bindings: e.bindings.map((b) => b.arn) }
+      }),
       diagnostics: permissions.diagnostics,
     }
   }
@@ -257,14 +265,15 @@ export class Engine {
   async check(request: CheckRequest, resolved?: Principal): Promise<CheckOutcome> {
     const principal = resolved ?? (await this.principal(request.user))
     if ('route' in request) {
-      const policy = this.#policies[request.route.policy ?? (request.route.path.startsWith('/stac') ? 'stac' : 'workspaces')]
-      const decision = policy.check({ method: request.route.method.toUpperCase(), path: request.route.path }, principal)
-      return { decision, chain: explainRoute(decision) }
+      const kind = request.route.policy ?? (request.route.path.startsWith('/stac') ? 'stac' : 'workspaces')
+      const method = request.route.method.toUpperCase()
+      const decision = this.#policies[kind].check({ method, path: request.route.path }, principal)
+      return { decision, chain: explainRoute(decision), chains: decisionChains(principal, decision, { component: kind, resource: `${method} ${request.route.path}` }) }
     }
     if ('condaStore' in request) {
       const permissions = condaStorePermissionsFor(principal)
       const decision = permissions.explain(request.condaStore.permission as CondaStorePermission, request.condaStore.resource)
-      return { decision, chain: chainOf(decision) }
+      return { decision, chain: chainOf(decision), chains: decisionChains(principal, decision, { component: 'conda-store', resource: request.condaStore.resource }) }
     }
     if ('jupyterhub' in request) return this.#checkJupyterHub(principal, request.jupyterhub)
     const component = this.#components.get(request.component.name)
@@ -276,7 +285,7 @@ export class Engine {
       throw new UsageError(`component ${component.name} has no action ${JSON.stringify(request.component.action)} (actions: ${component.actions.join(', ')})`)
     }
     const decision = component.check(principal, request.component.action, request.component.resource)
-    return { decision, chain: component.explain(decision) }
+    return { decision, chain: component.explain(decision), chains: decisionChains(principal, decision, { component: component.name, resource: request.component.resource }) }
   }
 
   /** `POST /v1/check`: validates the body, then {@link Engine.check}. */
@@ -301,11 +310,11 @@ export class Engine {
         if (err instanceof TokenRejectedError) return decisionJson(deny(err.reason, [{ kind: 'token', label: err.detail }]), `token rejected (${err.reason})`)
         throw err
       }
-      const { decision, chain } = await this.check({ ...kind, user: principal.username } as CheckRequest, principal)
-      return decisionJson(decision, chain)
+      const { decision, chain, chains } = await this.check({ ...kind, user: principal.username } as CheckRequest, principal)
+      return decisionJson(decision, chain, chains)
     }
-    const { decision, chain } = await this.check(parsed.data as CheckRequest)
-    return decisionJson(decision, chain)
+    const { decision, chain, chains } = await this.check(parsed.data as CheckRequest)
+    return decisionJson(decision, chain, chains)
   }
 
   /** Every diagnostic for every role attribute the source can see. */
@@ -361,7 +370,8 @@ export class Engine {
     for (const name of granting) trace.push({ kind: 'role', label: name, data: { scopes: hub.roleScopes[name] } })
     trace.push({ kind: 'resource', label: scope })
     const decision = held ? allow('SCOPE_HELD', trace, { grant: { roles: granting } }) : deny('SCOPE_NOT_HELD', trace)
-    return { decision, chain: chainOf(decision) }
+    const chains = decisionChains(principal, decision, { component: 'jupyterhub', resource: scope, jupyterhub: { ...this.#hub, groupsOf } })
+    return { decision, chain: chainOf(decision), chains }
   }
 
   #loadEnvironments(): Promise<CondaStoreEnvironment[]> {
@@ -399,14 +409,9 @@ export class Engine {
   }
 }
 
-function explainBinding(binding: { arn: string; roles: readonly string[]; origin?: unknown; chain?: readonly TraceStep[] }): string {
-  return `${binding.arn}: ${binding.roles.join(', ')}`
-}
-
-/** Why a decision allowed, without the user and the resource: `/analyst → conda_store/conda_store_developer → analyst/*: developer`. */
-function reasonOf(decision: Decision): string {
-  const steps = decision.trace.filter((s) => s.kind !== 'user' && s.kind !== 'resource').map((s) => s.label)
-  return steps.length > 0 ? steps.join(' → ') : decision.reason
+/** Why a binding applies, each path on its own without the user, `; `-separated: `/analyst → conda_store/conda_store_developer → … → analyst/*: developer`. */
+function reasonOf(chains: readonly Chain[]): string {
+  return chains.map((c) => chainLine(c[0]?.kind === 'user' ? c.slice(1) : c)).join('; ')
 }
 
 /** The chain of a decision's trace on one line: `alice → /analyst → … → resource (allowed: REASON)`. */
@@ -415,8 +420,8 @@ export function chainOf(decision: Decision): string {
   return `${steps.join(' → ')} (${decision.allowed ? 'allowed' : 'denied'}: ${decision.reason})`
 }
 
-/** The JSON of a decision (`check --json`, `POST /v1/check`): `{ allowed, reason, trace, … }`. */
-export function decisionJson(decision: Decision, chain: string) {
+/** The JSON of a decision (`check --json`, `POST /v1/check`): `{ allowed, reason, trace, chains, … }`. */
+export function decisionJson(decision: Decision, chain: string, chains: readonly Chain[] = []) {
   return {
     allowed: decision.allowed,
     reason: decision.reason,
@@ -424,21 +429,28 @@ export function decisionJson(decision: Decision, chain: string) {
     ...(decision.grant !== undefined ? { grant: decision.grant } : {}),
     trace: decision.trace,
     chain,
+    // Each separate path that grants it (empty for a denial): the chain model `explain` draws.
+    chains: chainsJson(chains),
     ...(decision.diagnostics ? { diagnostics: decision.diagnostics } : {}),
   }
 }
 
 /** The JSON shape of `resolve --json` (CLI contract): `{ user, groups, clients, components, diagnostics }`. */
 export function principalJson(principal: Principal, components: Record<string, unknown>, diagnostics: readonly Diagnostic[]) {
-  const roleJson = (r: EffectiveRole) => ({ name: r.name, attributes: { ...r.attributes }, via: r.via })
+  const roleJson = (r: EffectiveRole, client?: string) => ({
+    name: r.name,
+    attributes: { ...r.attributes },
+    via: r.via,
+    chains: chainsJson(roleChains(principal, client === undefined ? { name: r.name } : { client, name: r.name })),
+  })
   const clients: Record<string, ReturnType<typeof roleJson>[]> = {}
-  for (const [client, roles] of Object.entries(principal.clientRoles)) clients[client] = roles.map(roleJson)
+  for (const [client, roles] of Object.entries(principal.clientRoles)) clients[client] = roles.map((r) => roleJson(r, client))
   return {
     user: principal.username,
     userId: principal.userId ?? null,
     realm: principal.realm,
     groups: principal.groups,
-    realmRoles: principal.realmRoles.map(roleJson),
+    realmRoles: principal.realmRoles.map((r) => roleJson(r)),
     clients,
     components,
     diagnostics,

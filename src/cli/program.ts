@@ -5,6 +5,7 @@ import { formatRole } from '../core/principal.js'
 import { EXIT, UsageError } from './errors.js'
 import { createOutput, style, type Output } from './output.js'
 import { printPrincipal } from './resolve.js'
+import { renderChainsText } from '../review/chain-render.js'
 import { openSource, type SourceFlags } from './sources.js'
 import { Engine, decisionJson, loadComponents, loadJupyterHubOptions, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
 
@@ -175,9 +176,9 @@ export function buildProgram(): Command {
   addCheckOptions(command('check').description('decide one request: prints the decision and its reason; exit 0 allowed, 1 denied')).action(
     async (flags: CheckFlags) => {
       const engine = await openEngine(flags)
-      const { decision, chain } = await engine.check(checkRequest(flags))
+      const { decision, chain, chains } = await engine.check(checkRequest(flags))
       const out = createOutput(flags.json === true)
-      if (out.json) out.printJson(decisionJson(decision, chain))
+      if (out.json) out.printJson(decisionJson(decision, chain, chains))
       else out.print(`${decision.allowed ? style(out, 'green', 'allowed') : style(out, 'red', 'denied')} ${decision.reason}`)
       process.exitCode = decision.allowed ? EXIT.ok : EXIT.denied
     },
@@ -186,12 +187,14 @@ export function buildProgram(): Command {
   addCheckOptions(command('explain').description('the decision with its full chain (user → group → role → item → grant → resource)')).action(
     async (flags: CheckFlags) => {
       const engine = await openEngine(flags)
-      const { decision, chain } = await engine.check(checkRequest(flags))
+      const { decision, chain, chains } = await engine.check(checkRequest(flags))
       const out = createOutput(flags.json === true)
-      if (out.json) out.printJson(decisionJson(decision, chain))
+      if (out.json) out.printJson(decisionJson(decision, chain, chains))
       else {
         out.print(`${decision.allowed ? style(out, 'green', 'allowed') : style(out, 'red', 'denied')} ${decision.reason}${decision.rule ? ` (rule ${decision.rule})` : ''}`)
-        decision.trace.forEach((step, i) => out.print(`${'  '.repeat(i)}${i === 0 ? '' : '└─ '}${style(out, 'dim', step.kind)} ${step.label}`))
+        // Allowed: every separate path that grants it, as a tree. Denied: the steps the check went through.
+        if (chains.length > 0) out.print(renderChainsText(chains, { kind: (k) => style(out, 'dim', k) }))
+        else decision.trace.forEach((step, i) => out.print(`${'  '.repeat(i)}${i === 0 ? '' : '└─ '}${style(out, 'dim', step.kind)} ${step.label}`))
         for (const d of decision.diagnostics ?? []) out.print(`  ${d.severity} ${d.code}: ${d.message}`)
       }
       process.exitCode = decision.allowed ? EXIT.ok : EXIT.denied
