@@ -6,7 +6,7 @@ import { EXIT, UsageError } from './errors.js'
 import { createOutput, style, type Output } from './output.js'
 import { printPrincipal } from './resolve.js'
 import { renderChainsText } from '../review/chain-render.js'
-import { openSource, type SourceFlags } from './sources.js'
+import { openSource, type CliSource, type SourceFlags } from './sources.js'
 import { Engine, decisionJson, loadComponents, loadJupyterHubOptions, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
 
 interface CommonFlags extends SourceFlags {
@@ -45,6 +45,11 @@ function addSourceOptions(command: Command): Command {
 const openEngines: Engine[] = []
 
 async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<Engine> {
+  return (await openEngineWithSource(flags, environments)).engine
+}
+
+/** {@link openEngine}, also handing back the source (`serve` verifies forward-auth tokens with it). */
+async function openEngineWithSource(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<{ engine: Engine; source: CliSource }> {
   const source = await openSource(flags)
   const components = flags.components !== undefined ? await loadComponents(flags.components) : []
   if (flags.jupyterhubVersion !== undefined && flags.jupyterhubVersion !== '5' && flags.jupyterhubVersion !== '6') {
@@ -53,7 +58,7 @@ async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSp
   const jupyterhub = await loadJupyterHubOptions(flags.customScopes, flags.jupyterhubVersion === undefined ? undefined : flags.jupyterhubVersion === '6' ? 6 : 5)
   const engine = new Engine({ source, components, jupyterhub, ...(environments ? { environments } : {}) })
   openEngines.push(engine)
-  return engine
+  return { engine, source }
 }
 
 function checkRequest(flags: CheckFlags): CheckRequest {
@@ -231,31 +236,22 @@ export function buildProgram(): Command {
 
   addSourceOptions(
     command('serve')
-      .description('the HTTP decision mode: GET /v1/users/{user}/principal, GET /v1/users/{user}/environments, POST /v1/check, GET /healthz')
+      .description('the HTTP decision mode: GET /v1/users/{user}/principal, GET /v1/users/{user}/environments, POST /v1/check, forward auth, GET /healthz')
       .option('--port <port>', 'port to listen on', '8080')
       .option('--host <host>', 'address to bind', '127.0.0.1')
+      .option('--allow-unauthenticated', 'listen beyond loopback without KEYCLOAK_PERMISSIONS_CALLER_TOKEN (an open API about every user)')
+      .option('--headers-timeout <ms>', 'time to receive request headers (default 10000)')
+      .option('--request-timeout <ms>', 'time to receive a whole request, body included (default 30000)')
+      .option('--max-connections <n>', 'concurrent connections (default 1024)')
       .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON)')
       .option('--conda-store <url>', 'a conda-store base URL (token from CONDA_STORE_TOKEN)'),
-  ).action(async (flags: CommonFlags & { port: string; host: string; environments?: string; condaStore?: string }) => {
-    const port = Number(flags.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be an integer 0-65535, got ${flags.port}`)
+  ).action(async (flags: CommonFlags & import('./serve-command.js').ServeFlags & { environments?: string; condaStore?: string }) => {
+    const { serveSettings, runServe } = await import('./serve-command.js')
+    // Flags and the bind/caller-token rule are checked before any source is opened.
+    const settings = serveSettings(flags, process.env)
     const spec = environmentSpec(flags)
-    const engine = await openEngine(flags, spec)
-    const { createDecisionServer } = await import('./serve.js')
-    const callerToken = process.env['KEYCLOAK_PERMISSIONS_CALLER_TOKEN']
-    const server = createDecisionServer({ engine, ...(callerToken ? { callerToken } : {}) })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, flags.host, () => resolve())
-    })
-    const address = server.address()
-    const bound = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address)
-    process.stdout.write(`keycloak-permissions serve: listening on http://${bound} (${engine.description})\n`)
-    await new Promise<void>((resolve) => {
-      const stop = () => server.close(() => resolve())
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-    })
+    const { engine, source } = await openEngineWithSource(flags, spec)
+    await runServe(settings, engine, source)
   })
 
   addSourceOptions(

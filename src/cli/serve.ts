@@ -6,64 +6,185 @@
  *   GET  /v1/users/{user}/principal
  *   GET  /v1/users/{user}/environments[?listed=true]
  *   POST /v1/check        { "user": "alice", <one check kind> }
+ *   ANY  /v1/forward-auth/{nginx|traefik|envoy}/{workspaces|stac}[…]   gateway mode (forward-auth.ts)
+ *
+ * Hardening (docs/http.md "Limits"): header, request and idle timeouts, a connection cap and
+ * per-connection limits, the exact JSON media type, one `Authorization` header, a request id on every
+ * response and in the log line of every 5xx.
  */
+import { randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { timingSafeEqual } from 'node:crypto'
-import { KeycloakPermissionsError, UserNotFoundError, SourceUnavailableError, InvalidInputError } from '../core/errors.js'
+import type { Socket } from 'node:net'
+import { z } from 'zod'
+import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError, SourceUnavailableError, UserNotFoundError } from '../core/errors.js'
+import { stacPolicy, workspaceApiPolicy } from '../workspaces/presets.js'
+import type { Authenticator } from '../workspaces/http.js'
+import type { RoutePolicy } from '../workspaces/types.js'
 import type { Engine } from './engine.js'
+import { createForwardAuth, FORWARD_AUTH_PREFIX, forwardedRequest } from './forward-auth.js'
+import { duplicatedHeader, HttpRequestError, jsonMediaTypeProblem } from './serve-http.js'
+
+/** What the server asks of the engine (an `Engine`; tests substitute their own). */
+export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'>
+
+/** Connection and request limits; every field has a default (see {@link DEFAULT_LIMITS}). */
+export interface ServeLimits {
+  /** Time to receive the complete request headers (slow-header clients get 408). */
+  readonly headersTimeoutMs: number
+  /** Time to receive the complete request, body included (slow-body clients get 408). */
+  readonly requestTimeoutMs: number
+  /** How long an idle keep-alive connection stays open after a response. */
+  readonly keepAliveTimeoutMs: number
+  /** A socket with no traffic for this long is closed. */
+  readonly idleTimeoutMs: number
+  /** Concurrent connections; connections beyond the cap are closed on accept. */
+  readonly maxConnections: number
+  /** Requests on one keep-alive connection before the server closes it. */
+  readonly maxRequestsPerConnection: number
+  /** Largest request head (request line and headers) in bytes (larger: 431). */
+  readonly maxHeaderBytes: number
+  /** Largest request body in bytes (larger: 413). */
+  readonly maxBodyBytes: number
+}
+
+/** The defaults: generous for callers on a LAN, small enough that a slow client cannot hold a slot for minutes. */
+export const DEFAULT_LIMITS: ServeLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 1_024,
+  maxRequestsPerConnection: 1_000,
+  maxHeaderBytes: 16 * 1024,
+  maxBodyBytes: 64 * 1024,
+}
 
 /** Options of {@link createDecisionServer}. */
 export interface DecisionServerOptions {
-  readonly engine: Engine
-  /** Callers must send `Authorization: Bearer <token>` with this value when set. */
+  readonly engine: DecisionEngine
+  /** Callers must send `Authorization: Bearer <token>` with this value when set (not on /healthz or forward auth). */
   readonly callerToken?: string
-  /** Largest accepted request body in bytes (default 64 KiB). */
+  /** Largest accepted request body in bytes (default 64 KiB); same as `limits.maxBodyBytes`. */
   readonly maxBodyBytes?: number
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message)
+  readonly limits?: Partial<ServeLimits>
+  /** Gateway mode: verifies the end user's bearer token. Without it the forward-auth endpoints answer 501. */
+  readonly forwardAuth?: {
+    readonly authenticate: Authenticator
+    /** Route policies by URL name (default: `workspaces` and `stac` presets, as `check --route`). */
+    readonly policies?: Readonly<Record<string, RoutePolicy>>
+    readonly realm?: string
   }
+  /** Where 5xx log lines go (default: stderr). */
+  readonly log?: (line: string) => void
+  /** Request ids (default: random UUIDs). */
+  readonly requestId?: () => string
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+const ms = (max: number) => z.number().int().min(1).max(max)
+const limitsSchema = z
+  .strictObject({
+    headersTimeoutMs: ms(3_600_000),
+    requestTimeoutMs: ms(3_600_000),
+    keepAliveTimeoutMs: ms(3_600_000),
+    idleTimeoutMs: ms(3_600_000),
+    maxConnections: z.number().int().min(1).max(1_000_000),
+    maxRequestsPerConnection: z.number().int().min(1).max(1_000_000),
+    maxHeaderBytes: z.number().int().min(1_024).max(1024 * 1024),
+    maxBodyBytes: z.number().int().min(1).max(64 * 1024 * 1024),
+  })
+  .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] })
+
+const isFunction = (v: unknown) => typeof v === 'function'
+const optionsSchema = z.strictObject({
+  engine: z.custom<DecisionEngine>(
+    (v) => v !== null && typeof v === 'object' && ['resolveJson', 'environmentsJson', 'checkJson'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    'expected an Engine',
+  ),
+  callerToken: z.string().regex(/^[\x21-\x7e]+$/, 'expected a non-empty token of printable ASCII without spaces').optional(),
+  maxBodyBytes: z.number().int().min(1).optional(),
+  limits: z.record(z.string(), z.unknown()).optional(),
+  forwardAuth: z
+    .strictObject({
+      authenticate: z.custom<Authenticator>((v) => isFunction(v) || (v !== null && typeof v === 'object' && isFunction((v as { resolve?: unknown }).resolve)), 'expected a function or an object with resolve(token), such as a TokenSource'),
+      policies: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), z.custom<RoutePolicy>((v) => v !== null && typeof v === 'object' && isFunction((v as { check?: unknown }).check), 'expected a RoutePolicy')).optional(),
+      realm: z.string().optional(),
+    })
+    .optional(),
+  log: z.custom<(line: string) => void>(isFunction, 'expected a function').optional(),
+  requestId: z.custom<() => string>(isFunction, 'expected a function').optional(),
+})
+
+function invalid(prefix: string, error: z.ZodError): InvalidOptionsError {
+  const issue = error.issues[0]!
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.')
+  return new InvalidOptionsError(path || 'options', issue.message)
+}
+
+/** Validates the limits (eagerly, with the offending field) and fills in defaults. */
+export function resolveLimits(limits: Partial<ServeLimits> = {}, maxBodyBytes?: number): ServeLimits {
+  const merged = { ...DEFAULT_LIMITS, ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}), ...limits }
+  const parsed = limitsSchema.safeParse(merged)
+  if (!parsed.success) throw invalid('limits', parsed.error)
+  return parsed.data
+}
+
+// Headers a request may carry once: the first of two Authorization headers must not silently win.
+const SINGLE_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'content-type',
+  'content-length',
+  'host',
+  'x-original-uri',
+  'x-original-method',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+])
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
   res.end(text)
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const type = req.headers['content-type'] ?? ''
-  if (!type.toLowerCase().startsWith('application/json')) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+  const problem = jsonMediaTypeProblem(req.headers['content-type'])
+  if (problem !== undefined) throw new HttpRequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${problem}; send Content-Type: application/json`)
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) throw new HttpError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
+  if (declared > limit) throw new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > limit) throw new HttpError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
+    if (size > limit) throw new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
     chunks.push(chunk as Buffer)
   }
+  let text: string
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw new HttpError(400, 'INVALID_JSON', 'request body is not valid JSON')
+    throw new HttpRequestError(400, 'INVALID_JSON', 'request body is not valid UTF-8')
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new HttpRequestError(400, 'INVALID_JSON', 'request body is not valid JSON')
   }
 }
 
 function authorized(req: IncomingMessage, expected: string | undefined): boolean {
   if (expected === undefined) return true
   const header = req.headers.authorization ?? ''
-  const match = /^Bearer ([^\s]+)$/i.exec(header)
-  if (!match) return false
-  const given = Buffer.from(match[1]!)
+  const space = header.indexOf(' ')
+  if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return false
+  const given = Buffer.from(header.slice(space + 1))
   const want = Buffer.from(expected)
   return given.length === want.length && timingSafeEqual(given, want)
 }
 
 function errorStatus(err: unknown): { status: number; code: string; message: string } {
-  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message }
+  if (err instanceof HttpRequestError) return { status: err.status, code: err.code, message: err.message }
   if (err instanceof UserNotFoundError) return { status: 404, code: err.code, message: err.message }
   if (err instanceof SourceUnavailableError) return { status: 503, code: err.code, message: err.message }
   if (err instanceof InvalidInputError) return { status: 400, code: err.code, message: err.message }
@@ -71,46 +192,127 @@ function errorStatus(err: unknown): { status: number; code: string; message: str
   return { status: 500, code: 'INTERNAL', message: 'internal error' }
 }
 
+// Answers a request Node refused before any handler (timeouts, oversized or malformed heads) with the
+// same JSON error shape; a socket that is already gone or mid-response is just closed.
+function clientErrorAnswer(err: NodeJS.ErrnoException): { status: number; code: string; message: string } {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request was not received in time' }
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'request headers too large' }
+    default:
+      return { status: 400, code: 'BAD_REQUEST', message: 'malformed HTTP request' }
+  }
+}
+
 /**
- * Creates (does not start) the decision server.
+ * Creates (does not start) the decision server. Options are validated now (`InvalidOptionsError`
+ * naming the field).
  */
 export function createDecisionServer(options: DecisionServerOptions): Server {
-  const limit = options.maxBodyBytes ?? 64 * 1024
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw invalid('', parsed.error)
+  const limits = resolveLimits(options.limits, options.maxBodyBytes)
   const { engine } = options
-  return createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost')
-      const parts = url.pathname.split('/').slice(1)
-      if (req.method === 'GET' && url.pathname === '/healthz') {
-        return send(res, 200, { status: 'ok', source: engine.description })
-      }
-      if (!authorized(req, options.callerToken)) {
-        res.setHeader('www-authenticate', 'Bearer realm="keycloak-permissions"')
-        throw new HttpError(401, 'UNAUTHORIZED', 'a valid caller token is required')
-      }
-      if (parts[0] === 'v1' && parts[1] === 'users' && parts.length === 4 && parts[2]) {
-        if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed here`)
-        let user: string
-        try {
-          user = decodeURIComponent(parts[2])
-        } catch {
-          throw new HttpError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`))
+  const nextId = options.requestId ?? randomUUID
+  const forwardAuth =
+    options.forwardAuth === undefined
+      ? undefined
+      : createForwardAuth({
+          authenticate: options.forwardAuth.authenticate,
+          policies: options.forwardAuth.policies ?? { workspaces: workspaceApiPolicy(), stac: stacPolicy() },
+          ...(options.forwardAuth.realm !== undefined ? { realm: options.forwardAuth.realm } : {}),
+        })
+
+  const servedBySocket = new WeakMap<Socket, number>()
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // Node checks the two timeouts on this interval (default 30 s, which would stretch a short timeout).
+      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    async (req, res) => {
+      const id = nextId()
+      res.setHeader('x-request-id', id)
+      // Node answers the last allowed request with `Connection: close` but leaves the socket open for the
+      // client to close: close it ourselves once that answer is out.
+      const served = (servedBySocket.get(req.socket) ?? 0) + 1
+      servedBySocket.set(req.socket, served)
+      if (served >= limits.maxRequestsPerConnection) res.once('finish', () => req.socket.end())
+      const target = req.url ?? '/'
+      try {
+        const duplicate = duplicatedHeader(req.rawHeaders, SINGLE_HEADERS)
+        if (duplicate !== undefined) throw new HttpRequestError(400, 'DUPLICATE_HEADER', `more than one ${duplicate} header`)
+        if (target.startsWith(FORWARD_AUTH_PREFIX)) {
+          if (forwardAuth === undefined) {
+            throw new HttpRequestError(501, 'FORWARD_AUTH_NOT_CONFIGURED', 'forward auth needs token verification: serve --keycloak URL … --token-audience CLIENT')
+          }
+          const forwarded = forwardedRequest(req, target, forwardAuth.policies)
+          const answer = await forwardAuth.answer(forwarded, req.headers)
+          return send(res, answer.status, answer.body, answer.headers)
         }
-        if (parts[3] === 'principal') return send(res, 200, await engine.resolveJson(user))
-        if (parts[3] === 'environments') {
-          return send(res, 200, await engine.environmentsJson(user, { listed: url.searchParams.get('listed') === 'true' }))
+        const url = new URL(target, 'http://localhost')
+        const parts = url.pathname.split('/').slice(1)
+        if (req.method === 'GET' && url.pathname === '/healthz') {
+          return send(res, 200, { status: 'ok', source: engine.description })
         }
+        if (!authorized(req, options.callerToken)) {
+          res.setHeader('www-authenticate', 'Bearer realm="keycloak-permissions"')
+          throw new HttpRequestError(401, 'UNAUTHORIZED', 'a valid caller token is required')
+        }
+        if (parts[0] === 'v1' && parts[1] === 'users' && parts.length === 4 && parts[2]) {
+          if (req.method !== 'GET') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed here`)
+          let user: string
+          try {
+            user = decodeURIComponent(parts[2])
+          } catch {
+            throw new HttpRequestError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
+          }
+          if (parts[3] === 'principal') return send(res, 200, await engine.resolveJson(user))
+          if (parts[3] === 'environments') {
+            return send(res, 200, await engine.environmentsJson(user, { listed: url.searchParams.get('listed') === 'true' }))
+          }
+        }
+        if (url.pathname === '/v1/check') {
+          if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
+          const body = await readJson(req, limits.maxBodyBytes)
+          return send(res, 200, await engine.checkJson(body))
+        }
+        throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
+      } catch (err) {
+        // The client went away (or Node timed the request out and answered 408): nothing to answer.
+        if (req.destroyed && !req.complete && !(err instanceof HttpRequestError)) return void res.destroy()
+        const { status, code, message } = errorStatus(err)
+        if (status >= 500) {
+          const detail = err instanceof Error ? (status === 500 ? (err.stack ?? err.message) : err.message) : String(err)
+          log(`keycloak-permissions serve: ${status} ${code} request ${id} ${req.method} ${JSON.stringify(target)}: ${detail}`)
+        }
+        if (!res.headersSent) send(res, status, { error: { code, message, requestId: id } })
+        else res.destroy()
       }
-      if (url.pathname === '/v1/check') {
-        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use POST')
-        const body = await readJson(req, limit)
-        return send(res, 200, await engine.checkJson(body))
-      }
-      throw new HttpError(404, 'NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
-    } catch (err) {
-      const { status, code, message } = errorStatus(err)
-      if (!res.headersSent) send(res, status, { error: { code, message } })
-      else res.destroy()
+    },
+  )
+  server.maxConnections = limits.maxConnections
+  server.maxRequestsPerSocket = limits.maxRequestsPerConnection
+  server.setTimeout(limits.idleTimeoutMs)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) {
+      socket.destroy()
+      return
     }
+    const { status, code, message } = clientErrorAnswer(err)
+    const id = nextId()
+    const text = JSON.stringify({ error: { code, message, requestId: id } })
+    // end() only half-closes (HTTP servers allow half-open sockets): destroy once the answer is out.
+    socket.end(
+      `HTTP/1.1 ${status} ${code.replace(/_/g, ' ')}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(text)}\r\ncache-control: no-store\r\nx-request-id: ${id}\r\n\r\n${text}`,
+      () => socket.destroy(),
+    )
   })
+  return server
 }

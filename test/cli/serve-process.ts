@@ -6,6 +6,8 @@ import { BIN } from './helpers.js'
 export interface ServeProcess {
   readonly url: string
   readonly child: ChildProcess
+  /** What the process wrote to stderr so far. */
+  stderr(): string
   stop(): Promise<void>
 }
 
@@ -35,6 +37,7 @@ export async function startServe(args: readonly string[], env: Record<string, st
   return {
     url,
     child,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')

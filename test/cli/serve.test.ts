@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from './helpers.js'
+import { openTracked, parseResponse } from './serve-raw.js'
 import { startServe, type ServeProcess } from './serve-process.js'
 
 const ENVS = 'examples/realm/example-environments.json'
@@ -96,5 +98,55 @@ describe('serve with a caller token', () => {
     expect(no.headers.get('www-authenticate')).toMatch(/^Bearer/)
     expect((await fetch(`${serve.url}/v1/users/bob/principal`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
     expect((await fetch(`${serve.url}/v1/users/bob/principal`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200)
+  })
+})
+
+describe('serve: listening beyond loopback needs a caller token (exit 2 otherwise)', () => {
+  it.each([['0.0.0.0'], ['::'], ['192.0.2.10']])('--host %s without KEYCLOAK_PERMISSIONS_CALLER_TOKEN is refused before anything is opened', (host) => {
+    const res = cli(['serve', '--port', '0', '--host', host], { env: { KEYCLOAK_PERMISSIONS_CALLER_TOKEN: '' } })
+    expect(res.status).toBe(2)
+    expect(res.stderr).toContain(`refusing to listen on ${host} without a caller token`)
+    expect(res.stderr).toContain('--allow-unauthenticated')
+    expect(res.stderr).toContain('[ERR_CLI_USAGE]')
+  })
+
+  it('--allow-unauthenticated listens, with a warning on stderr; a caller token needs no flag', async () => {
+    const open = await startServe(['--host', '0.0.0.0', '--allow-unauthenticated'], { KEYCLOAK_PERMISSIONS_CALLER_TOKEN: '' })
+    try {
+      expect(open.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/)
+      expect(open.stderr()).toContain('WARNING: no caller token on 0.0.0.0')
+    } finally {
+      await open.stop()
+    }
+    const guarded = await startServe(['--host', '0.0.0.0'], { KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'a-token' })
+    await guarded.stop()
+  })
+
+  it.each([
+    [['--request-timeout', '0'], '--request-timeout must be between 1 and 3600000'],
+    [['--request-timeout', '5s'], '--request-timeout must be a whole number'],
+    [['--headers-timeout', '20000', '--request-timeout', '10000'], '--headers-timeout (20000) must not exceed --request-timeout (10000)'],
+    [['--max-connections', '-3'], '--max-connections must be a whole number'],
+    [['--port', '70000'], '--port must be between 0 and 65535'],
+  ])('%j is a usage error: %s', (args, message) => {
+    const res = cli(['serve', ...args])
+    expect(res.status).toBe(2)
+    expect(res.stderr).toContain(message)
+  })
+
+  it('--request-timeout applies: a slow body gets 408 REQUEST_TIMEOUT with a request id', async () => {
+    const serve = await startServe(['--request-timeout', '500', '--headers-timeout', '200'])
+    try {
+      const { port } = new URL(serve.url)
+      const t = await openTracked(Number(port))
+      t.socket.write('POST /v1/check HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{')
+      await t.closed
+      const answer = parseResponse(t.received())!
+      expect(answer.status).toBe(408)
+      expect(answer.json().error.code).toBe('REQUEST_TIMEOUT')
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    } finally {
+      await serve.stop()
+    }
   })
 })
