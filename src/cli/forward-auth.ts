@@ -123,9 +123,10 @@ export interface ForwardAuthAnswer {
 }
 
 /**
- * Decides a forwarded request with the library's HTTP authorization (`authorizeHttpRequest`): 200
- * with `X-Auth-User`, `X-Auth-User-Id` and `X-Auth-Reason`; 401 with `WWW-Authenticate`; 403; and
- * 400 for `AMBIGUOUS_PATH` (refused before any rule: the target names no single resource).
+ * Decides a forwarded request with the library's HTTP authorization (`authorizeHttpRequest`, the
+ * middleware's function, including its routing-safe refusal of ambiguous raw targets): 200 with
+ * `X-Auth-User`, `X-Auth-User-Id` and `X-Auth-Reason`; 400 `AMBIGUOUS_PATH`; 401 with
+ * `WWW-Authenticate`; 403.
  */
 export function createForwardAuth(options: ForwardAuthOptions): {
   readonly policies: ReadonlySet<string>
@@ -150,10 +151,8 @@ export function createForwardAuth(options: ForwardAuthOptions): {
         out[FORWARD_AUTH_HEADERS.userId] = principal?.userId ? encodeHeaderValue(principal.userId) : ''
         return { status: 200, headers: out, body: { allowed: true, reason: decision.reason, user: principal?.username ?? null }, authorization }
       }
-      // The same decision as the middleware; the status of a refused target is 400, whatever the
-      // shared layer picks for it, because the gateway must not read it as "this user may not".
-      const status = decision.reason === 'AMBIGUOUS_PATH' ? 400 : authorization.status
-      return { status, headers: out, body: authorization.body ?? { error: 'forbidden', reason: decision.reason }, authorization }
+      // The middleware's answer as it is: 400 AMBIGUOUS_PATH (routing-safe refusal), 401 or 403.
+      return { status: authorization.status, headers: out, body: authorization.body, authorization }
     },
   }
 }

@@ -4,6 +4,7 @@ import { createDecisionServer } from '../../src/cli/serve.js'
 import { openSource } from '../../src/cli/sources.js'
 import { SourceUnavailableError } from '../../src/core/errors.js'
 import { authorizeHttpRequest, workspaceApiPolicy } from '../../src/workspaces/index.js'
+import { attackTargets, EXPECTED_STATUS } from '../integration/helpers/attack-targets.js'
 import { makeKeys, tokenSource } from '../middleware/harness.js'
 import { listen, rawRequest } from './serve-raw.js'
 
@@ -102,13 +103,33 @@ describe('forward auth: the same decision as authorizeHttpRequest, per gateway',
       ['GET', '/workspaces/ws-alice', undefined],
       ['GET', '/workspaces/ws-a%6cice/files', alice],
       ['GET', '/workspaces/ws-alice%2Ffiles', alice],
+      ['GET', '/workspaces/ws-bob/../ws-alice/files', alice],
+      ['GET', '/workspaces/ws-bob;/../ws-alice/files', alice],
+      ['GET', '/workspaces//ws-alice', alice],
     ]
     for (const [method, target, token] of cases) {
       const headers = token ? { authorization: `Bearer ${token}` } : {}
       const library = await authorizeHttpRequest({ method, target, headers }, { policy, authenticate })
       const res = await nginx(method, target, token)
-      const status = library.decision.reason === 'AMBIGUOUS_PATH' ? 400 : library.status
-      expect([res.status, res.headers['x-auth-reason']], `${method} ${target}`).toEqual([status, library.decision.reason])
+      expect([res.status, res.headers['x-auth-reason']], `${method} ${target}`).toEqual([library.status, library.decision.reason])
+      if (library.status !== 200) expect(res.json(), `${method} ${target}`).toEqual(library.body)
+    }
+  })
+
+  it('the shared attack list: every gateway endpoint answers what the middleware answers (400 / 200 / 403)', async () => {
+    const targets = attackTargets('ws-alice', 'ws-bob')
+    expect(targets.length).toBeGreaterThanOrEqual(40)
+    for (const t of targets) {
+      const want = EXPECTED_STATUS[t.expected]
+      for (const [gateway, res] of [
+        ['nginx', await nginx('GET', t.target, alice)],
+        ['traefik', await traefik('GET', t.target, alice)],
+        // Envoy appends the original :path, which is always origin-form.
+        ...(t.target.startsWith('/') ? [['envoy', await envoy('GET', t.target, alice)] as const] : []),
+      ] as const) {
+        expect(res.status, `${gateway} ${t.id} ${t.target}`).toBe(want)
+        expect(res.headers['x-auth-user'], `${gateway} ${t.id}`).toBe(want === 200 ? 'alice' : undefined)
+      }
     }
   })
 
