@@ -183,7 +183,7 @@ describe('forward auth: failures are not decisions', () => {
     }
   })
 
-  it('an authenticator that cannot decide (JWKS or catalogue down) is 503, logged — never an allow', async () => {
+  it('an authenticator failure that is not a token rejection is a 5xx (503 here), logged — never an allow', async () => {
     const lines: string[] = []
     const down = async () => {
       throw new SourceUnavailableError('Keycloak', 'JWKS unreachable')
