@@ -1,5 +1,5 @@
 /**
- * ARNs and matchers (conda-store.md §4). The default matcher never builds a regular expression:
+ * ARNs and matchers (docs/semantics/conda-store.md §4). The default matcher never builds a regular expression:
  * `*` is the only wildcard, everything else is literal, and matching is linear. The compat matcher
  * reproduces upstream's unescaped Python regex with a small dedicated automaton over the subset of
  * regex syntax an ARN can contain (literal, `.`, class-star, `+`, `?`, `^`, `$`), never `new RegExp`.
@@ -426,7 +426,7 @@ export function sqlLike(pattern: string, text: string, dialect: LikeDialect): bo
 // is_arn_subset
 
 /**
- * Whether `arn1 ⊆ arn2` for token minting (upstream `is_arn_subset`, conda-store.md §4.5): `arn2` used
+ * Whether `arn1 ⊆ arn2` for token minting (upstream `is_arn_subset`, docs/semantics/conda-store.md §4.5): `arn2` used
  * as a pattern in which `*` matches any run of ALLOWED characters or `*` full-matches `arn1`. Default:
  * literal non-`*` characters, part by part; `compat: 'conda-store'`: Python regex semantics.
  *

@@ -1,5 +1,5 @@
 /**
- * Binding sources and their merge (conda-store.md §5): defaults < token < database, replaced per
+ * Binding sources and their merge (docs/semantics/conda-store.md §5): defaults < token < database, replaced per
  * exact ARN key, exactly as upstream's `get_entity_bindings`.
  *
  * @module

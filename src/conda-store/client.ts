@@ -1,5 +1,5 @@
 /**
- * A small conda-store REST client (conda-store.md §11): fetch-based, every response validated with
+ * A small conda-store REST client (docs/semantics/conda-store.md §11): fetch-based, every response validated with
  * zod, offset pagination of `GET /api/v1/environment/`, timeouts, and a clear typed error when the
  * server is not a conda-store (an HTML login page, a proxy error, the wrong base path).
  *
@@ -118,7 +118,7 @@ export interface CondaStoreClientOptions {
 }
 
 /**
- * Filters of `GET /api/v1/environment/` (conda-store.md §11.2).
+ * Filters of `GET /api/v1/environment/` (docs/semantics/conda-store.md §11.2).
  *
  * @example
  * ```ts
@@ -244,7 +244,7 @@ export class CondaStoreClient {
 
   /**
    * Every environment the client's token lists, through `GET /api/v2/environment/` (cursor pagination,
-   * conda-store.md §11.3): pages of `pageSize` (`limit`, not clamped by the server) follow the opaque
+   * docs/semantics/conda-store.md §11.3): pages of `pageSize` (`limit`, not clamped by the server) follow the opaque
    * cursor of the previous page until the server answers an empty page with its end cursor. `sortBy`
    * (`namespace`, `name`) and `order` are sent as conda-store reads them; without `sortBy` the order
    * is by id. A cursor that does not move is an error, never a loop.

@@ -1,5 +1,5 @@
 /**
- * Typed errors of the conda-store component. Each carries a stable `code` (conda-store.md §12) and
+ * Typed errors of the conda-store component. Each carries a stable `code` (docs/semantics/conda-store.md §12) and
  * the offending value as a field.
  *
  * @module

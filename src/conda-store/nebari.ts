@@ -1,5 +1,5 @@
 /**
- * The Nebari layer (nebari.md §2–§4, §9): the `scopes` attribute grammar of `conda_store` client
+ * The Nebari layer (docs/semantics/nebari.md §2–§4, §9): the `scopes` attribute grammar of `conda_store` client
  * roles, highest role per namespace, and the login preset that builds a principal's full conda-store
  * bindings from its Keycloak client roles and groups. Every dropped role or item is a diagnostic.
  *
@@ -84,7 +84,7 @@ function parseItem(item: string): { role: string; namespace: string } | NebariSc
 }
 
 /**
- * Parses one `scopes` attribute value (nebari.md §2). Default grammar `'nebari'` is Nebari-exact:
+ * Parses one `scopes` attribute value (docs/semantics/nebari.md §2). Default grammar `'nebari'` is Nebari-exact:
  * split on `,` without trimming, every item `^(\w+)!namespace=([^!]+)$` with role viewer, developer
  * or admin, and one bad item rejects the whole role. `'lenient'` trims ASCII whitespace around items
  * and namespaces, skips empty items, reads `editor` as `developer` and drops only the bad items.
@@ -152,7 +152,7 @@ export function highestRolePerNamespace<G extends { readonly role: CondaStoreRol
 }
 
 /**
- * Options of the Nebari login preset (nebari.md §4), validated eagerly.
+ * Options of the Nebari login preset (docs/semantics/nebari.md §4), validated eagerly.
  *
  * @example
  * ```ts
@@ -304,7 +304,7 @@ function readScopesAttribute(
 }
 
 /**
- * Lint for conda-store role attributes (nebari.md §2, §11; conda-store.md §4): every `scopes`
+ * Lint for conda-store role attributes (docs/semantics/nebari.md §2, §11; docs/semantics/conda-store.md §4): every `scopes`
  * finding of the `conda_store` client's roles — rejected roles (errors), ignored values, component
  * mismatches, grants on names that cannot be conda-store namespaces, and namespaces that upstream's
  * regex reads as metacharacters (`CONDA_ARN_METACHARACTER`). Roles of other clients are ignored.
@@ -339,7 +339,7 @@ export function lintCondaStoreRoles(
 }
 
 /**
- * The Nebari login preset (nebari.md §4): from a principal's client roles (all clients' role names for
+ * The Nebari login preset (docs/semantics/nebari.md §4): from a principal's client roles (all clients' role names for
  * `conda_store_admin|developer|viewer|superadmin`), its direct groups (basenames) and the `scopes` of
  * its `conda_store` client roles, the bindings a Nebari login gives it. Default: highest role per
  * namespace (D7), grants apply from the first login (D8), invalid namespaces dropped; every dropped
@@ -530,7 +530,7 @@ export function nebariLogin(principal: Principal, options: NebariOptions = {}): 
 }
 
 /**
- * The conda-store permission set of a Keycloak principal under Nebari's login (nebari.md §4.3):
+ * The conda-store permission set of a Keycloak principal under Nebari's login (docs/semantics/nebari.md §4.3):
  * conda-store defaults ⊕ login bindings ⊕ Keycloak-scope grants, `roleMappingsVersion` 2. With
  * `compat: 'nebari'` the bindings and the matcher reproduce upstream (`compat: 'conda-store'`).
  *
@@ -565,7 +565,7 @@ export function condaStorePermissionsFor(
 }
 
 /**
- * The viewer bindings jhub-apps requests for a user's scoped token (nebari.md §9). Default: group
+ * The viewer bindings jhub-apps requests for a user's scoped token (docs/semantics/nebari.md §9). Default: group
  * namespaces are basenames (`/projects/ml` → `ml`) and the default namespace is configurable;
  * `compat: 'nebari'` reproduces jhub-apps (`group.replace('/', '')`, `nebari-git` hard-coded).
  *

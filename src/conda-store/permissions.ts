@@ -1,5 +1,5 @@
 /**
- * conda-store roles and permissions (conda-store.md §2): the verbatim permission strings, the
+ * conda-store roles and permissions (docs/semantics/conda-store.md §2): the verbatim permission strings, the
  * default role mappings, and role → permission conversion as a bit mask.
  *
  * @module

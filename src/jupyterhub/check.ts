@@ -1,5 +1,5 @@
 /**
- * Access checks on expanded scopes: `has_scope` (jupyterhub.md §7), the resource-object check
+ * Access checks on expanded scopes: `has_scope` (docs/semantics/jupyterhub.md §7), the resource-object check
  * `check_scope_filter` (§8) and intersection (§9).
  *
  * @module
@@ -138,7 +138,7 @@ export type ScopeResource =
   | { readonly kind: 'service'; readonly name: string }
 
 /**
- * JupyterHub's resource-object check `check_scope_filter` (jupyterhub.md §8): does the holding of
+ * JupyterHub's resource-object check `check_scope_filter` (docs/semantics/jupyterhub.md §8): does the holding of
  * scope name `base` apply to `resource`? By default a `!server=` value is compared as `user/name`
  * only; `compat: true` reproduces upstream's bare-name comparison (`!server=lab` matching every
  * user's `lab`).
@@ -201,7 +201,7 @@ function pySet(values: ReadonlySet<string>): string {
 }
 
 /**
- * `_intersect_expanded_scopes` (jupyterhub.md §9) on two lists of expanded scopes, as given. With
+ * `_intersect_expanded_scopes` (docs/semantics/jupyterhub.md §9) on two lists of expanded scopes, as given. With
  * `groupsOf`, servers and users on one side are kept when their owner is in a group of the other;
  * without it those overlaps are dropped and `JUPYTERHUB_INTERSECTION_NEEDS_GROUPS` is reported.
  *

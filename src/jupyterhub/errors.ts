@@ -1,6 +1,6 @@
 /**
  * Typed errors of the `jupyterhub` component. Each has a stable `code`; where JupyterHub's own
- * message is the contract (validation, custom scopes, role names — jupyterhub.md §5, §14, §16) the
+ * message is the contract (validation, custom scopes, role names — docs/semantics/jupyterhub.md §5, §14, §16) the
  * `message` is JupyterHub's text exactly.
  *
  * @module

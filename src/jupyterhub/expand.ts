@@ -1,5 +1,5 @@
 /**
- * Scope expansion (jupyterhub.md §3) and parse / unparse / reduce (§6).
+ * Scope expansion (docs/semantics/jupyterhub.md §3) and parse / unparse / reduce (§6).
  *
  * @module
  */
@@ -180,7 +180,7 @@ const SELF_BASES = ['read:users', 'users:shares', 'read:shares', 'users:activity
 const expansionCache = new LRUCache<string, ScopeSet>({ max: 4096 })
 
 /**
- * Expands raw scopes (`expand_scopes`, jupyterhub.md §3.2): subscopes, owner-relative filters, `self`,
+ * Expands raw scopes (`expand_scopes`, docs/semantics/jupyterhub.md §3.2): subscopes, owner-relative filters, `self`,
  * then reduction. Dropped scopes become diagnostics (`JUPYTERHUB_FILTER_WITHOUT_TARGET`,
  * `JUPYTERHUB_SELF_WITHOUT_USER`) on every call. Memoised in a bounded LRU (4096 entries) keyed on the
  * scopes (as a set), owner, OAuth client, version and custom-scope table; a frozen input array is

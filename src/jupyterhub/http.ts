@@ -1,5 +1,5 @@
 /**
- * JupyterHub's HTTP-level decisions: the `needs_scope` decorator (jupyterhub.md §11) and what a
+ * JupyterHub's HTTP-level decisions: the `needs_scope` decorator (docs/semantics/jupyterhub.md §11) and what a
  * service sees through `HubAuth.check_scopes` (§13).
  *
  * @module
@@ -96,7 +96,7 @@ function resourceOf(args: HandlerArgs): [kind: string, value: string] | undefine
 }
 
 /**
- * Builds the `needs_scope` guard for an endpoint (jupyterhub.md §11). Required scopes are any-of;
+ * Builds the `needs_scope` guard for an endpoint (docs/semantics/jupyterhub.md §11). Required scopes are any-of;
  * with a resource each is checked filtered to it; failing with some required scope held under
  * another filter answers 404 `No access to resources or resources not found`, else 403 `Action is
  * not authorized with current scopes; requires any of […]`. Without a resource an unfiltered holding
@@ -142,7 +142,7 @@ export function needsScope(required: readonly ScopeName[], options: ScopeOptions
 }
 
 /**
- * The scopes a hub API endpoint requires (jupyterhub.md §11), by version: server start/`PUT`/`PATCH`
+ * The scopes a hub API endpoint requires (docs/semantics/jupyterhub.md §11), by version: server start/`PUT`/`PATCH`
  * need `servers` on 5.x and `start:servers` on 6.0.
  *
  * @example
@@ -207,7 +207,7 @@ export type HubRoute =
   | '/shares/:user/:server'
 
 /**
- * What a service decides from the hub's user model (`HubAuth.check_scopes`, jupyterhub.md §13):
+ * What a service decides from the hub's user model (`HubAuth.check_scopes`, docs/semantics/jupyterhub.md §13):
  * allowed iff any required scope survives the intersection unchanged; no group data, so a held
  * `!group=` never satisfies a server's access scopes.
  *
@@ -277,7 +277,7 @@ export type ShareDecision = Decision<ShareReason, readonly string[]> & {
 }
 
 /**
- * May the holder of `held` share the server `owner/name` with a user or group (jupyterhub.md §12)?
+ * May the holder of `held` share the server `owner/name` with a user or group (docs/semantics/jupyterhub.md §12)?
  * (1) `shares` on the server (404 when held under another filter, else 403); (2) requested scopes
  * (default `access:servers!server=owner/name`) must be unfiltered or filtered exactly to the server
  * (400 `!{filter} not allowed on sharing {scope}, only !server=owner/name`); (3) the requester must

@@ -1,5 +1,5 @@
 /**
- * Lint for JupyterHub scope attributes (jupyterhub.md §17, nebari.md §5, §11): every finding a
+ * Lint for JupyterHub scope attributes (docs/semantics/jupyterhub.md §17, docs/semantics/nebari.md §5, §11): every finding a
  * `jupyterhub`-client role attribute deserves, as diagnostics with stable codes.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The Nebari layer (nebari.md §5): JupyterHub roles and scopes from Keycloak roles — scopes from
+ * The Nebari layer (docs/semantics/nebari.md §5): JupyterHub roles and scopes from Keycloak roles — scopes from
  * `jupyterhub`-client role attributes (Nebari-exact, all-or-nothing by default; `lenient` option),
  * every other role name passed through as a scope-less role, `user`/`admin` re-added.
  *
@@ -72,7 +72,7 @@ function trimAscii(text: string): string {
 }
 
 /**
- * Nebari's `_get_scope_from_role` + `validate_scopes` (nebari.md §5 steps 1–3) for one
+ * Nebari's `_get_scope_from_role` + `validate_scopes` (docs/semantics/nebari.md §5 steps 1–3) for one
  * `jupyterhub`-client role: only `component` exactly `["jupyterhub"]`; the first `scopes` value, split
  * on `,` without trimming; one item failing JupyterHub's existence check drops the whole role
  * (`JUPYTERHUB_ROLE_SCOPES_REJECTED`, whose `details.nebariLog` is Nebari's log line).
@@ -172,7 +172,7 @@ export interface JupyterHubAuthModel {
 }
 
 /**
- * Nebari's `update_auth_model` role list (nebari.md §5 step 4–5) from a principal: every
+ * Nebari's `update_auth_model` role list (docs/semantics/nebari.md §5 step 4–5) from a principal: every
  * `jupyterhub`-client role with its scopes, every other client- and realm-role name scope-less, then
  * `admin` (if admin) and `user` (if allowed). Invalid JupyterHub role names are reported
  * (`JUPYTERHUB_ROLE_NAME_INVALID`) and mark the login rejected. For a token principal whose claims

@@ -1,5 +1,5 @@
 /**
- * JupyterHub's default roles (jupyterhub.md §15) and role-name rule (§16).
+ * JupyterHub's default roles (docs/semantics/jupyterhub.md §15) and role-name rule (§16).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The JupyterHub scope table (jupyterhub.md §2) for 5.x (default) and 6.0, the typed scope names,
+ * The JupyterHub scope table (docs/semantics/jupyterhub.md §2) for 5.x (default) and 6.0, the typed scope names,
  * custom scopes (§14) and JupyterHub's existence check with its exact messages (§5).
  *
  * @module
@@ -64,7 +64,7 @@ export type CustomScopeName = `custom:${string}`
 export type ScopeName = BuiltinScopeName | CustomScopeName
 
 /**
- * The kinds a filter can name (jupyterhub.md §4).
+ * The kinds a filter can name (docs/semantics/jupyterhub.md §4).
  *
  * @example
  * ```ts
@@ -393,7 +393,7 @@ function sameDefinition(a: ScopeDefinition, b: CustomScopeInput): boolean {
 }
 
 /**
- * Validates and defines custom scopes exactly as JupyterHub's `define_custom_scopes` (jupyterhub.md
+ * Validates and defines custom scopes exactly as JupyterHub's `define_custom_scopes` (docs/semantics/jupyterhub.md
  * §14), on a fresh table. Throws {@link CustomScopeInvalidError} with JupyterHub's message.
  *
  * @example
@@ -514,7 +514,7 @@ const EXACT_FILTERS = new Set(['!user', '!service', '!server'])
 const FILTER_PREFIXES = ['!user=', '!service=', '!group=', '!server=']
 
 /**
- * JupyterHub's existence check for one scope (`_check_scopes_exist`, jupyterhub.md §5): the
+ * JupyterHub's existence check for one scope (`_check_scopes_exist`, docs/semantics/jupyterhub.md §5): the
  * {@link ScopeNotFoundError} it would raise, or undefined when the scope exists.
  *
  * @example

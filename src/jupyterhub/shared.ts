@@ -1,5 +1,5 @@
 /**
- * Shared-directory mounts (nebari.md §7) and JupyterLab profiles (§8), classic Nebari and its
+ * Shared-directory mounts (docs/semantics/nebari.md §7) and JupyterLab profiles (§8), classic Nebari and its
  * successor pack.
  *
  * @module
@@ -241,7 +241,7 @@ export function profileSlugs(principal: Principal, options: { readonly clientId?
 }
 
 /**
- * The profiles a user may see (nebari.md §8) and each one's mounts. `access` missing or `all`:
+ * The profiles a user may see (docs/semantics/nebari.md §8) and each one's mounts. `access` missing or `all`:
  * visible; `yaml`: username in `users` or a group basename in `groups`; `keycloak`: classic — the
  * display name in the `jupyterlab_profiles` claim, successor — the slug in {@link profileSlugs}; any
  * other value hidden (`NEBARI_PROFILE_ACCESS_UNKNOWN`) unless `compat`.

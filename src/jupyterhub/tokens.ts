@@ -1,5 +1,5 @@
 /**
- * Scopes of users, services and tokens (jupyterhub.md §10).
+ * Scopes of users, services and tokens (docs/semantics/jupyterhub.md §10).
  *
  * @module
  */
@@ -147,7 +147,7 @@ export function tokenScopes(token: TokenInput, options: ScopeOptions = {}): Toke
 }
 
 /**
- * The token-creation check `_check_token_scopes` (jupyterhub.md §10): validates the requested scopes
+ * The token-creation check `_check_token_scopes` (docs/semantics/jupyterhub.md §10): validates the requested scopes
  * (`who_for = "token"`) and throws {@link TokenScopesExceedOwnerError} listing the requested expanded
  * scopes the owner lacks. `inherit` alone is always allowed.
  *

@@ -1,5 +1,5 @@
 /**
- * The admin-event watcher (keycloak.md §9): polls a realm's admin events with the service account
+ * The admin-event watcher (docs/semantics/keycloak.md §9): polls a realm's admin events with the service account
  * and turns each change into the narrowest safe {@link Invalidation} of cached principals, so a role
  * granted or revoked in Keycloak reaches decisions within about one poll interval — without a re-login.
  *

@@ -31,7 +31,7 @@ export interface ClaimsValidationOptions {
   readonly issuers: readonly string[]
   /** The token's `aud` (string or array) must contain this value (or one of these values). Unchecked when absent and `allowAzp` is absent. */
   readonly audience?: string | readonly string[]
-  /** Also accept a token whose `azp` is one of these clients although `aud` lacks the audience (keycloak.md §3.2 pitfall 3). */
+  /** Also accept a token whose `azp` is one of these clients although `aud` lacks the audience (docs/semantics/keycloak.md §3.2 pitfall 3). */
   readonly allowAzp?: readonly string[]
   /** The clock to read "now" from (default: the system clock). */
   readonly clock?: Clock
@@ -39,7 +39,7 @@ export interface ClaimsValidationOptions {
   readonly clockToleranceSec?: number
   /** Accepted `typ` values (default `['Bearer']`: rejects Keycloak ID and refresh tokens). */
   readonly allowedTypes?: readonly string[]
-  /** Whether a token without `typ` passes (default `true`, as workspaces.md §4: "typ absent or Bearer"). */
+  /** Whether a token without `typ` passes (default `true`, as docs/semantics/workspaces.md §4: "typ absent or Bearer"). */
   readonly allowMissingType?: boolean
   /**
    * Claims that must be present, checked before the time claims (`TOKEN_INVALID` / `MISSING_CLAIM`).
@@ -111,7 +111,7 @@ function nonEmptyStrings(value: unknown, option: string, nonEmptyList: boolean):
 }
 
 /**
- * Checks verified access-token claims, in the order of workspaces.md §4, and returns the first failure:
+ * Checks verified access-token claims, in the order of docs/semantics/workspaces.md §4, and returns the first failure:
  *
  * 1. every `requiredClaims` entry present → else `TOKEN_INVALID` / `MISSING_CLAIM`;
  * 2. `exp` present and `exp > now − tolerance` → else `TOKEN_EXPIRED` (`EXPIRED`, or `MISSING_CLAIM`);
@@ -248,7 +248,7 @@ export interface PrincipalFromClaimsOptions {
   /**
    * Where the group paths are: `'groups'` (default; the group-membership mapper with `full.path`), or
    * `false` when the token has no group mapper (then a `groups` claim — e.g. the `microprofile-jwt`
-   * scope's realm roles, keycloak.md §3.2 pitfall 6 — is ignored and `complete.groups` is false).
+   * scope's realm roles, docs/semantics/keycloak.md §3.2 pitfall 6 — is ignored and `complete.groups` is false).
    */
   readonly groupsClaim?: 'groups' | false
   /**
@@ -330,7 +330,7 @@ export function realmFromIssuer(issuer: string): string | undefined {
 }
 
 /**
- * Builds a {@link Principal} from verified access-token claims (keycloak.md §3, §6):
+ * Builds a {@link Principal} from verified access-token claims (docs/semantics/keycloak.md §3, §6):
  * realm roles from `realm_access.roles`, client roles from `resource_access[clientId].roles`, groups
  * from `groups` (direct memberships, full paths), `username` = lower-cased `preferred_username` (or `usernameClaim`),
  * `userId` = `sub`, and attributes joined through `options.attributes`. Roles are sorted by name and

@@ -1,6 +1,6 @@
 /**
  * `RealmExportSource`: resolves principals offline from a Keycloak realm export, with Keycloak's
- * semantics (keycloak.md §5.2): composite roles (realm ↔ client, recursive, cycle-safe), group roles
+ * semantics (docs/semantics/keycloak.md §5.2): composite roles (realm ↔ client, recursive, cycle-safe), group roles
  * inherited by every subgroup's members, the default role as a stored mapping, and the built-in
  * clients and roles that an import creates when the file lacks them.
  *
@@ -72,7 +72,7 @@ interface UserNode {
   readonly roles: readonly RoleNode[]
 }
 
-// Roles an import creates when the file does not define them (Keycloak 26; keycloak.md §5.2 items 3–4).
+// Roles an import creates when the file does not define them (Keycloak 26; docs/semantics/keycloak.md §5.2 items 3–4).
 const BUILT_IN_CLIENT_ROLES: Record<string, Record<string, readonly string[]>> = {
   account: {
     'view-profile': [],

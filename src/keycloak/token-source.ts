@@ -39,7 +39,7 @@ export interface TokenSourceOptions {
   readonly issuers: string | readonly string[]
   /** `aud` (string or array) must contain this value (or one of these). Unchecked when absent and `allowAzp` is absent. */
   readonly audience?: string | readonly string[]
-  /** Also accept tokens whose `azp` is one of these clients when `aud` lacks the audience (keycloak.md §3.2 pitfall 3). */
+  /** Also accept tokens whose `azp` is one of these clients when `aud` lacks the audience (docs/semantics/keycloak.md §3.2 pitfall 3). */
   readonly allowAzp?: readonly string[]
   /** Allowed JWS algorithms (default `['RS256']`); asymmetric only — `none` and `HS*` are refused. */
   readonly algorithms?: readonly string[]
@@ -171,8 +171,8 @@ interface CatalogueLookup {
 const REALM_KEY = '\u0000realm'
 
 /**
- * Verifies Keycloak access tokens and resolves them to principals (keycloak.md §4, §6;
- * workspaces.md §4).
+ * Verifies Keycloak access tokens and resolves them to principals (docs/semantics/keycloak.md §4, §6;
+ * docs/semantics/workspaces.md §4).
  *
  * Verification: jose checks the JWS — structure, `alg` against the allow-list, key (by `kid`) and
  * signature — then the claims are checked by the same code as {@link validateClaims}, in the order
@@ -685,7 +685,7 @@ function rejectionFromJose(err: unknown): TokenRejectedError {
   }
 }
 
-/** Catalogue trouble as a rejection: the token's rights cannot be known (keycloak.md §6: attributes come from the catalogue). */
+/** Catalogue trouble as a rejection: the token's rights cannot be known (docs/semantics/keycloak.md §6: attributes come from the catalogue). */
 function catalogueRejection(err: unknown): TokenRejectedError {
   if (err instanceof TokenRejectedError) return err
   const retryable = err instanceof SourceUnavailableError ? err.retryable : !(err instanceof KeycloakPermissionsError)

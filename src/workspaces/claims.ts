@@ -37,7 +37,7 @@ export interface ClaimsDecoder {
 /**
  * The subject of a request carrying `claims` (already signature-verified; `null` = no token): the
  * principal when the claims pass `decoder.validate`, else the refusal — which the policy reports after
- * path normalisation, as workspaces.md §5 orders it.
+ * path normalisation, as docs/semantics/workspaces.md §5 orders it.
  *
  * @example
  * ```ts

@@ -182,7 +182,7 @@ const UNAUTHENTICATED: ReadonlySet<string> = new Set<RouteReason>([
 ])
 
 /**
- * The HTTP status of a decision (workspaces.md §7): 200 when allowed; 401 for `NO_TOKEN`,
+ * The HTTP status of a decision (docs/semantics/workspaces.md §7): 200 when allowed; 401 for `NO_TOKEN`,
  * `MALFORMED_AUTHORIZATION`, `TOKEN_*`, `*_MISMATCH` and `ALGORITHM_NOT_ALLOWED`; 403 otherwise.
  *
  * @example

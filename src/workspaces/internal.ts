@@ -9,7 +9,7 @@ import { InvalidOptionsError } from '../core/errors.js'
 import type { EffectiveRole, Principal } from '../core/principal.js'
 import type { CredentialFailure, RouteDecision, RouteRequest, RouteSubject } from './types.js'
 
-/** Keycloak's built-in client ids (workspaces.md §2), reserved as workspace names. */
+/** Keycloak's built-in client ids (docs/semantics/workspaces.md §2), reserved as workspace names. */
 export const KEYCLOAK_BUILTIN_CLIENTS: readonly string[] = Object.freeze([
   'account',
   'account-console',

@@ -1,5 +1,5 @@
 /**
- * Request-target normalisation (workspaces.md §6): the one place where a raw, still-encoded request
+ * Request-target normalisation (docs/semantics/workspaces.md §6): the one place where a raw, still-encoded request
  * target becomes the list of decoded segments every rule matches on.
  *
  * @module
@@ -83,7 +83,7 @@ export interface NormalizedPath {
 }
 
 /**
- * Normalises a request target as workspaces.md §6 prescribes: query and fragment dropped, each segment
+ * Normalises a request target as docs/semantics/workspaces.md §6 prescribes: query and fragment dropped, each segment
  * percent-decoded exactly once, ambiguous encodings (`%2F`, `%5C`, `%00`, double encoding, encoded dot
  * segments, raw `\`/NUL, bad escapes, invalid UTF-8) refused, empty segments dropped, dot segments
  * resolved (never above the root). No regular expression is involved; the cost is linear in the length.

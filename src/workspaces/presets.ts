@@ -1,5 +1,5 @@
 /**
- * The built-in presets: the EOEPCA workspace API rule (workspaces.md §2) and the STAC transaction
+ * The built-in presets: the EOEPCA workspace API rule (docs/semantics/workspaces.md §2) and the STAC transaction
  * table (§3), as D13 decides them.
  *
  * @module
@@ -57,7 +57,7 @@ export interface WorkspaceMethodRule {
 }
 
 /**
- * Options of {@link workspaceApiPolicy} (workspaces.md §2; every field has the documented default).
+ * Options of {@link workspaceApiPolicy} (docs/semantics/workspaces.md §2; every field has the documented default).
  *
  * @example
  * ```ts
@@ -130,7 +130,7 @@ export function workspaceApiPolicy(options: WorkspaceApiOptions = {}): RoutePoli
 }
 
 /**
- * Options of {@link stacPolicy} (workspaces.md §3; defaults as documented there).
+ * Options of {@link stacPolicy} (docs/semantics/workspaces.md §3; defaults as documented there).
  *
  * @example
  * ```ts

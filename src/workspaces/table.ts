@@ -116,7 +116,7 @@ interface CompiledRule {
 
 /**
  * Compiles a rule table into a {@link RoutePolicy}. Options are validated eagerly
- * ({@link InvalidOptionsError} naming the option). Evaluation order (workspaces.md §5): path
+ * ({@link InvalidOptionsError} naming the option). Evaluation order (docs/semantics/workspaces.md §5): path
  * normalisation → refused credentials → `NO_TOKEN` (unless a public rule matches) → platform admin →
  * the first matching rule → `PATH_UNMATCHED`. The client is looked up by key in the principal's
  * `clientRoles`, so the cost does not depend on how many clients the user has roles on.

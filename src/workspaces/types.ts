@@ -1,5 +1,5 @@
 /**
- * Shared types of the workspace and STAC route decisions (workspaces.md §5, §7).
+ * Shared types of the workspace and STAC route decisions (docs/semantics/workspaces.md §5, §7).
  *
  * @module
  */
@@ -8,7 +8,7 @@ import type { TokenRejectionReason } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 
 /**
- * Every reason a route decision can carry (workspaces.md §5). Two codes are ours, for rule tables that
+ * Every reason a route decision can carry (docs/semantics/workspaces.md §5). Two codes are ours, for rule tables that
  * are not presets: `CLIENT_ROLE` (a role on a fixed client granted) and `AUTHENTICATED` (a login-only
  * rule and a valid token).
  *

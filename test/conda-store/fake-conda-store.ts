@@ -1,6 +1,6 @@
 /**
  * A local conda-store stand-in on 127.0.0.1 for the client tests: it answers with exactly the upstream
- * response shapes of conda-store.md §11 (v1 offset pagination with a clamped `size`, v2 cursor
+ * response shapes of docs/semantics/conda-store.md §11 (v1 offset pagination with a clamped `size`, v2 cursor
  * pagination as conda-store's `_internal/server/pagination.py` at 9177dc66, error objects).
  */
 import { createServer } from 'node:http'

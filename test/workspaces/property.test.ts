@@ -4,7 +4,7 @@ import { stacPolicy, workspaceApiPolicy } from '../../src/workspaces/index.js'
 import { makePrincipal } from './helpers.js'
 
 // ---------------------------------------------------------------------------------------------------
-// An independent reference model of workspaces.md §2, §3 and §6, written the straightforward way.
+// An independent reference model of docs/semantics/workspaces.md §2, §3 and §6, written the straightforward way.
 // ---------------------------------------------------------------------------------------------------
 
 const RESERVED = ['workspace-api', 'account', 'account-console', 'admin-cli', 'broker', 'realm-management', 'security-admin-console']

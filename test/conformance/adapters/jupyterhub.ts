@@ -1,6 +1,6 @@
 /**
- * Conformance adapters for the JupyterHub kinds (jupyterhub.md §18) and Nebari's JupyterHub-side kinds
- * (nebari.md §12: jh_scope_from_role, jh_update_auth_model, nebari_profiles), through the public API.
+ * Conformance adapters for the JupyterHub kinds (docs/semantics/jupyterhub.md §18) and Nebari's JupyterHub-side kinds
+ * (docs/semantics/nebari.md §12: jh_scope_from_role, jh_update_auth_model, nebari_profiles), through the public API.
  *
  * Version rule (README "How to run a vector" rule 3): jupyterhub.jsonl was computed on 6.0.0b2, so
  * `expected` is checked with `jupyterhubVersion: 6` and `ours ?? expected` with the default (5.x);

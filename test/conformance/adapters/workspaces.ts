@@ -1,5 +1,5 @@
 /**
- * Conformance adapters for workspaces.jsonl (workspaces.md §8): `workspace_route` and `stac_route`,
+ * Conformance adapters for workspaces.jsonl (docs/semantics/workspaces.md §8): `workspace_route` and `stac_route`,
  * run through the public API with the fixed evaluation context of §8.
  */
 import { ManualClock } from '../../../src/index.js'
