@@ -24,7 +24,8 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { KeycloakPermissionsError, type Diagnostic } from '../../src/index.js'
 import { RealmExportSource, type RoleSource } from '../../src/keycloak/index.js'
-import { condaStorePermissionsFor, type CondaStoreDecision, type EnvironmentLike } from '../../src/conda-store/index.js'
+import { condaStorePermissionsFor, type EnvironmentLike, type MergedBinding } from '../../src/conda-store/index.js'
+import { chainContext, chainLine, condaStoreBindingChains, type ChainContext } from '../../src/review/index.js'
 
 /** One environment the user may use, with the chain that allows it. */
 export interface SpawnerEnvironment {
@@ -56,9 +57,12 @@ export async function loadEnvironmentPage(path: string): Promise<EnvironmentLike
   return page.data as EnvironmentLike[]
 }
 
-function reasonOf(decision: CondaStoreDecision): string {
-  const steps = decision.trace.filter((s) => s.kind !== 'user' && s.kind !== 'resource').map((s) => s.label)
-  return steps.length > 0 ? steps.join(' → ') : decision.reason
+/** Each path that grants a binding (the library's chain model), without the user, `; `-separated — as `envs` prints it. */
+function reasonOf(ctx: ChainContext, bindings: readonly MergedBinding[]): string {
+  return bindings
+    .flatMap((b) => condaStoreBindingChains(ctx, b))
+    .map((c) => chainLine(c.filter((s) => s.kind !== 'user')))
+    .join('; ')
 }
 
 /**
@@ -69,11 +73,12 @@ function reasonOf(decision: CondaStoreDecision): string {
 export async function environmentsForSpawn(source: RoleSource, environments: readonly EnvironmentLike[], username: string): Promise<SpawnerEnvironments> {
   const principal = await source.resolve(username)
   const permissions = condaStorePermissionsFor(principal)
+  const ctx = chainContext(principal)
   const allowed = permissions.explainEnvironments(environments, { visibility: 'readable' }).map((access) => ({
     environment: `${access.namespace}/${access.name}`,
     namespace: access.namespace,
     name: access.name,
-    reason: reasonOf(access.decision),
+    reason: reasonOf(ctx, access.bindings),
     bindings: access.bindings.map((b) => b.arn),
   }))
   return { user: principal.username, environments: allowed, diagnostics: [...permissions.diagnostics] }

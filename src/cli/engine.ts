@@ -409,9 +409,9 @@ export class Engine {
   }
 }
 
-/** Why a binding applies, each path on its own without the user, `; `-separated: `/analyst → conda_store/conda_store_developer → … → analyst/*: developer`. */
+/** Why a binding applies, each path without the user and the resource, `; `-separated: `/analyst → conda_store/conda_store_developer → … → analyst/*: developer`. */
 function reasonOf(chains: readonly Chain[]): string {
-  return chains.map((c) => chainLine(c[0]?.kind === 'user' ? c.slice(1) : c)).join('; ')
+  return chains.map((c) => chainLine(c.filter((s) => s.kind !== 'user' && s.kind !== 'resource'))).join('; ')
 }
 
 /** The chain of a decision's trace on one line: `alice → /analyst → … → resource (allowed: REASON)`. */

@@ -43,7 +43,8 @@ describe('examples/nebari-spawner', () => {
     })
     expect(cli.status, cli.stderr).toBe(0)
     const theirs = JSON.parse(cli.stdout)
-    expect(ours.environments.map((e: any) => ({ namespace: e.namespace, name: e.name, reason: e.reason, bindings: e.bindings }))).toEqual(theirs.environments)
+    const fields = (e: any) => ({ namespace: e.namespace, name: e.name, reason: e.reason, bindings: e.bindings })
+    expect(ours.environments.map(fields)).toEqual(theirs.environments.map(fields))
     expect(ours.diagnostics.map((d: any) => d.code)).toEqual(theirs.diagnostics.map((d: any) => d.code))
   })
 
