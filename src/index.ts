@@ -16,6 +16,7 @@ export {
   SourceUnavailableError,
   InsufficientPermissionsError,
   TokenRejectedError,
+  UnknownNameError,
 } from './core/errors.js'
 export type { TokenRejectionReason, TokenRejectionDetail } from './core/errors.js'
 export { systemClock, ManualClock } from './core/clock.js'

@@ -1,44 +1,23 @@
 /**
- * The engine behind the CLI and `serve`: one source, the built-in components and any custom ones,
- * answering resolve / envs / check / explain / lint through the public API only.
+ * The engine behind the CLI and `serve`: one source and one component registry. It turns flags and
+ * request bodies into registry calls and registry answers into the CLI's JSON; every decision is the
+ * registry's (`keycloak-permissions/components`).
  */
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
-import type { Decision, TraceStep } from '../core/decision.js'
-import { allow, deny } from '../core/decision.js'
+import type { Decision } from '../core/decision.js'
+import { deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
-import { formatRole } from '../core/principal.js'
-import {
-  CondaStoreClient,
-  condaStorePermissionsFor,
-  lintCondaStoreRoles,
-  permissionsForRoles,
-  type CondaStoreEnvironment,
-  type CondaStorePermission,
-} from '../conda-store/index.js'
-import {
-  defineCustomScopes,
-  expandScopes,
-  hasScope,
-  jupyterhubPrincipal,
-  lintJupyterHubRoles,
-  profileSlugs,
-  sharedDirectories,
-  validateScopes,
-  type ExpandedScope,
-  type ScopeOptions,
-} from '../jupyterhub/index.js'
-import { explainRoute, stacPolicy, workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
-import { defineComponent, type Component } from '../components/index.js'
+import { CondaStoreClient, parseEnvironmentPage, type EnvironmentLike } from '../conda-store/index.js'
+import { createRegistry, registrySettingsSchema, type ComponentRegistry, type RegistryCheck, type RegistrySettings } from '../components/index.js'
 import { roleChains, type Chain } from '../core/chain.js'
 import { chainContext, chainLine, chainsJson, condaStoreBindingChains, decisionChains, extendChains } from '../review/index.js'
 import type { CliSource } from './sources.js'
 import { UsageError } from './errors.js'
 
 const ENVIRONMENT_LIST_TTL_MS = 60_000
-
 /** Where `envs` reads conda-store environments from. */
 export type EnvironmentSourceSpec = { readonly file: string } | { readonly url: string; readonly token?: string }
 
@@ -72,36 +51,66 @@ const checkSchema = z.union([
   z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
 ])
 
-const componentDefinitionsSchema = z.array(
-  z.strictObject({
-    name: z.string().min(1),
-    actions: z.array(z.string().min(1)).min(1),
-    resourceKind: z.string().min(1),
-    clients: z.array(z.string().min(1)).optional(),
-    componentValue: z.string().min(1).optional(),
-    attribute: z.string().min(1).optional(),
-    grammar: z.enum(['strict', 'lenient']).optional(),
-  }),
-)
+const componentDefinitionsSchema = registrySettingsSchema.shape.components.unwrap()
 
-const environmentPageSchema = z.looseObject({
-  data: z.array(z.looseObject({ name: z.string(), namespace: z.looseObject({ name: z.string() }) })),
-})
-
-/** Reads custom component definitions (JSON: an array of `defineComponent()` options). */
-export async function loadComponents(file: string): Promise<Component[]> {
-  let json: unknown
+async function readJson(file: string, what: string): Promise<unknown> {
   try {
-    json = JSON.parse(await readFile(file, 'utf8'))
+    return JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
-    throw new InvalidInputError('component definitions', '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
+    throw new InvalidInputError(what, '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }
+}
+
+/** Reads custom component definitions (JSON: an array of `defineComponent()` options), for the registry settings. */
+export async function loadComponentDefinitions(file: string): Promise<NonNullable<RegistrySettings['components']>> {
+  const json = await readJson(file, 'component definitions')
   const parsed = componentDefinitionsSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     throw new InvalidInputError('component definitions', issue.path.join('.'), issue.message)
   }
-  return parsed.data.map((def) => defineComponent(def as Parameters<typeof defineComponent>[0]))
+  return parsed.data
+}
+
+/** Reads JupyterHub custom scope definitions (JSON: `{ "custom:…": { "description": …, "subscopes"?: [...] } }`); the registry validates them with JupyterHub's messages. */
+export async function loadCustomScopes(file: string): Promise<Record<string, { description?: string; subscopes?: string[] }>> {
+  const json = await readJson(file, 'custom scope definitions')
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new InvalidInputError('custom scope definitions', '', 'expected an object of { "custom:name": { "description": … } }')
+  }
+  return json as Record<string, { description?: string; subscopes?: string[] }>
+}
+
+/** The registry flags every command shares: `--components`, `--custom-scopes`, `--jupyterhub-version`, `--include-disabled`. */
+export interface RegistryFlags {
+  components?: string
+  customScopes?: string
+  jupyterhubVersion?: string
+  includeDisabled?: boolean
+}
+
+/** The registry settings the flags describe (files read, values checked: usage errors exit 2). */
+export async function registrySettings(flags: RegistryFlags): Promise<RegistrySettings> {
+  if (flags.jupyterhubVersion !== undefined && flags.jupyterhubVersion !== '5' && flags.jupyterhubVersion !== '6') {
+    throw new UsageError(`--jupyterhub-version must be 5 or 6, got ${flags.jupyterhubVersion}`)
+  }
+  const jupyterhub = {
+    ...(flags.jupyterhubVersion !== undefined ? { version: flags.jupyterhubVersion === '6' ? (6 as const) : (5 as const) } : {}),
+    ...(flags.customScopes !== undefined ? { customScopes: await loadCustomScopes(flags.customScopes) } : {}),
+  }
+  return {
+    ...(Object.keys(jupyterhub).length > 0 ? { jupyterhub } : {}),
+    ...(flags.components !== undefined ? { components: await loadComponentDefinitions(flags.components) } : {}),
+    ...(flags.includeDisabled === true ? { allowDisabledUsers: true } : {}),
+  }
+}
+
+/**
+ * The registry for a source: the settings, and the source as the lookup of another user's groups
+ * (JupyterHub `!group=` filters) — a user the source does not know has none.
+ */
+export function registryFor(source: CliSource, settings: RegistrySettings = {}): ComponentRegistry {
+  return createRegistry(settings, { groupsOf: async (user) => (await source.source.resolve(user)).groups })
 }
 
 /** The outcome of a check: the decision, its trace on one line, and (allowed) each path that grants it. */
@@ -111,50 +120,39 @@ export interface CheckOutcome {
   readonly chains: readonly Chain[]
 }
 
-/**
- * Reads JupyterHub custom scope definitions (JSON: `{ "custom:…": { "description": …, "subscopes"?: [...] } }`)
- * and builds the scope options; JupyterHub's own messages on invalid definitions.
- */
-export async function loadJupyterHubOptions(file: string | undefined, version: 5 | 6 | undefined): Promise<ScopeOptions> {
-  const base: ScopeOptions = version !== undefined ? { jupyterhubVersion: version } : {}
-  if (file === undefined) return base
-  let json: unknown
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'))
-  } catch (err) {
-    throw new InvalidInputError('custom scope definitions', '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new InvalidInputError('custom scope definitions', '', 'expected an object of { "custom:name": { "description": … } }')
-  }
-  return { ...base, customScopes: defineCustomScopes(json as never, base) }
-}
-
 /** The engine's configuration. */
 export interface EngineOptions {
   readonly source: CliSource
-  readonly components?: readonly Component[]
+  /** The registry settings (JupyterHub version, custom scopes, custom components, …). */
+  readonly settings?: RegistrySettings
   readonly environments?: EnvironmentSourceSpec
-  /** JupyterHub version and custom scopes (`--jupyterhub-version`, `--custom-scopes FILE`). */
-  readonly jupyterhub?: ScopeOptions
 }
 
-/** Answers every CLI and HTTP question from one source. */
+/** The registry request of a CLI / HTTP check. */
+export function registryCheck(request: CheckRequest): RegistryCheck {
+  if ('route' in request) {
+    return { component: 'workspaces', action: request.route.method, resource: request.route.path, ...(request.route.policy ? { policy: request.route.policy } : {}) }
+  }
+  if ('condaStore' in request) return { component: 'conda-store', action: request.condaStore.permission, resource: request.condaStore.resource }
+  if ('jupyterhub' in request) {
+    const r = request.jupyterhub.resource
+    return { component: 'jupyterhub', action: request.jupyterhub.scope, ...(r ? { resource: `${r.kind}=${r.value}` } : {}) }
+  }
+  return { component: request.component.name, action: request.component.action, resource: request.component.resource }
+}
+
+/** Answers every CLI and HTTP question from one source, through the component registry. */
 export class Engine {
   readonly #source: CliSource
-  readonly #components: ReadonlyMap<string, Component>
   readonly #environments: EnvironmentSourceSpec | undefined
-  readonly #policies: Record<'workspaces' | 'stac', RoutePolicy>
-  readonly #hub: ScopeOptions
-  #environmentList: Promise<CondaStoreEnvironment[]> | undefined
+  readonly registry: ComponentRegistry
+  #environmentList: Promise<EnvironmentLike[]> | undefined
   #environmentListAt = 0
 
   constructor(options: EngineOptions) {
     this.#source = options.source
-    this.#components = new Map((options.components ?? []).map((c) => [c.name, c]))
     this.#environments = options.environments
-    this.#policies = { workspaces: workspaceApiPolicy(), stac: stacPolicy() }
-    this.#hub = options.jupyterhub ?? {}
+    this.registry = registryFor(options.source, options.settings ?? {})
   }
 
   /** The source's description, e.g. `bundled example realm`. */
@@ -179,113 +177,52 @@ export class Engine {
     return this.#source.source.resolve(user)
   }
 
-  /** Every component's view of one principal. */
-  components(principal: Principal): { components: Record<string, unknown>; diagnostics: Diagnostic[] } {
-    const diagnostics: Diagnostic[] = [...principal.diagnostics]
-    const conda = condaStorePermissionsFor(principal)
-    diagnostics.push(...conda.diagnostics)
-    const hub = jupyterhubPrincipal(principal, this.#hub)
-    diagnostics.push(...hub.diagnostics)
-    const shared = sharedDirectories(principal)
-    diagnostics.push(...shared.diagnostics)
-    const workspaces = this.#policies.workspaces.filter(Object.keys(principal.clientRoles), principal, (client) => ({
-      method: 'GET',
-      path: `/workspaces/${encodeURIComponent(client)}`,
-    }))
-    const components: Record<string, unknown> = {
-      'conda-store': {
-        permissions: conda.toPermissionResponse(),
-        readablePatterns: conda.bindings.filter((b) => permissionsForRoles(b.roles).includes('environment::read')).map((b) => b.arn),
-      },
-      jupyterhub: {
-        loginRejected: hub.loginRejected,
-        roles: Object.fromEntries(Object.entries(hub.roleScopes).map(([name, scopes]) => [name, [...scopes]])),
-        scopes: [...hub.scopes.scopes].sort(),
-      },
-      'shared-directory': { mounts: shared.mounts.map((m) => m.mountPath) },
-      'jupyterlab-profiles': { profiles: profileSlugs(principal) },
-      workspaces: { workspaces: workspaces },
-    }
-    for (const component of this.#components.values()) {
-      const { grants, diagnostics: found } = component.grants(principal)
-      diagnostics.push(...found)
-      components[component.name] = { grants: grants.map((g) => ({ action: g.action, pattern: g.pattern, role: formatRole(g.role), item: g.item })) }
-    }
-    return { components, diagnostics }
-  }
-
   /** `resolve --json` / `GET /v1/users/{user}/principal`. */
   async resolveJson(user: string) {
     const principal = await this.principal(user)
-    const { components, diagnostics } = this.components(principal)
+    const { components, diagnostics } = this.registry.resolve(principal)
     return principalJson(principal, components, diagnostics)
   }
 
-  /** The environments a user may use (readable by default, `listed` for conda-store's listing). */
-  async environments(user: string, options: { listed?: boolean } = {}) {
-    const principal = await this.principal(user)
-    const permissions = condaStorePermissionsFor(principal)
-    if (this.#environments === undefined) {
-      return { principal, permissions, environments: undefined }
-    }
-    const list = await this.#loadEnvironments()
-    const environments = permissions.explainEnvironments(list, { visibility: options.listed ? 'listed' : 'readable' })
-    return { principal, permissions, environments }
-  }
-
-  /** `envs --json` / `GET /v1/users/{user}/environments`. */
+  /** `envs --json` / `GET /v1/users/{user}/environments`: readable (default) or listed environments, each with its reason. */
   async environmentsJson(user: string, options: { listed?: boolean } = {}) {
-    const { principal, permissions, environments } = await this.environments(user, options)
+    const principal = await this.principal(user)
+    const visibility = options.listed ? 'listed' : 'readable'
+    const list = this.#environments === undefined ? undefined : await this.#loadEnvironments()
+    const answer = this.registry.environments(principal, list, { visibility })
+    const disabled = answer.disabled ? { disabled: true } : {}
+    const diagnostics = diagnosticsOf(this.registry, principal, answer.permissions.diagnostics)
     const ctx = chainContext(principal)
-    if (environments === undefined) {
-      const visibility = options.listed ? 'listed' : 'readable'
-      const patterns = permissions.bindings
-        .filter((b) => options.listed || permissionsForRoles(b.roles).includes('environment::read'))
-        .map((b) => {
-          const chains = condaStoreBindingChains(ctx, b)
-          return { pattern: b.arn, roles: [...b.roles], reason: reasonOf(chains), chains: chainsJson(chains) }
-        })
-      return { user: principal.username, visibility, environments: null, namespacePatterns: patterns, diagnostics: permissions.diagnostics }
+    if (answer.environments === undefined) {
+      const patterns = answer.bindings.map((b) => {
+        const chains = condaStoreBindingChains(ctx, b)
+        return { pattern: b.arn, roles: [...b.roles], reason: reasonOf(chains), chains: chainsJson(chains) }
+      })
+      return { user: principal.username, ...disabled, visibility, environments: null, namespacePatterns: patterns, diagnostics }
     }
     return {
       user: principal.username,
-      visibility: options.listed ? 'listed' : 'readable',
-      environments: environments.map((e) => {
+      ...disabled,
+      visibility,
+      environments: answer.environments.map((e) => {
         const chains = extendChains(
           e.bindings.flatMap((b) => condaStoreBindingChains(ctx, b)),
           { kind: 'resource', label: `${e.namespace}/${e.name}` },
         )
         return { namespace: e.namespace, name: e.name, reason: reasonOf(chains), chains: chainsJson(chains), bindings: e.bindings.map((b) => b.arn) }
       }),
-      diagnostics: permissions.diagnostics,
+      diagnostics,
     }
   }
 
-  /** Runs one check. Throws only for usage errors (unknown component, invalid scope, bad input). */
+  /** Runs one check. Throws only for usage errors (unknown component, action, permission, scope or method; bad input). */
   async check(request: CheckRequest, resolved?: Principal): Promise<CheckOutcome> {
     const principal = resolved ?? (await this.principal(request.user))
-    if ('route' in request) {
-      const kind = request.route.policy ?? (request.route.path.startsWith('/stac') ? 'stac' : 'workspaces')
-      const method = request.route.method.toUpperCase()
-      const decision = this.#policies[kind].check({ method, path: request.route.path }, principal)
-      return { decision, chain: explainRoute(decision), chains: decisionChains(principal, decision, { component: kind, resource: `${method} ${request.route.path}` }) }
-    }
-    if ('condaStore' in request) {
-      const permissions = condaStorePermissionsFor(principal)
-      const decision = permissions.explain(request.condaStore.permission as CondaStorePermission, request.condaStore.resource)
-      return { decision, chain: chainOf(decision), chains: decisionChains(principal, decision, { component: 'conda-store', resource: request.condaStore.resource }) }
-    }
-    if ('jupyterhub' in request) return this.#checkJupyterHub(principal, request.jupyterhub)
-    const component = this.#components.get(request.component.name)
-    if (!component) {
-      const known = [...this.#components.keys()]
-      throw new UsageError(`unknown component ${JSON.stringify(request.component.name)}${known.length ? ` (known: ${known.join(', ')})` : ' (load definitions with --components FILE)'}`)
-    }
-    if (!component.actions.includes(request.component.action)) {
-      throw new UsageError(`component ${component.name} has no action ${JSON.stringify(request.component.action)} (actions: ${component.actions.join(', ')})`)
-    }
-    const decision = component.check(principal, request.component.action, request.component.resource)
-    return { decision, chain: component.explain(decision), chains: decisionChains(principal, decision, { component: component.name, resource: request.component.resource }) }
+    const { component, request: checked, decision, chain, groupsOf } = await this.registry.check(principal, registryCheck(request))
+    // The chain model draws every path of an allowed decision (the route's resource is `METHOD path`).
+    const resource = component === 'workspaces' ? `${checked.action} ${checked.resource}` : component === 'jupyterhub' ? checked.action : checked.resource ?? ''
+    const jupyterhub = component === 'jupyterhub' ? { jupyterhub: { ...this.registry.jupyterhub, ...(groupsOf ? { groupsOf } : {}) } } : {}
+    return { decision, chain, chains: decisionChains(principal, decision, { component, resource, ...jupyterhub }) }
   }
 
   /** `POST /v1/check`: validates the body, then {@link Engine.check}. */
@@ -319,62 +256,23 @@ export class Engine {
 
   /** Every diagnostic for every role attribute the source can see. */
   async lint(): Promise<Diagnostic[]> {
-    const roles = await this.#roles()
-    const diagnostics: Diagnostic[] = [...lintCondaStoreRoles(roles), ...lintJupyterHubRoles(roles, this.#hub)]
-    for (const component of this.#components.values()) diagnostics.push(...component.lint(roles))
-    return diagnostics
+    return this.registry.lint(await this.#roles())
   }
 
   async #roles(): Promise<RoleWithAttributes[]> {
     const exported = this.#source.realmExport
-    if (exported) return exported.roles().filter((r) => Object.keys(r.attributes).length > 0)
+    if (exported) return exported.roles()
     const catalogue = this.#source.catalogue
     if (!catalogue) throw new UsageError('lint needs a realm export or a live Keycloak with a role catalogue')
     const out: RoleWithAttributes[] = []
     for (const client of this.#source.clients ?? []) {
       const roles = await catalogue.clientRoles(client)
-      for (const [name, attributes] of roles ?? []) if (Object.keys(attributes).length > 0) out.push({ client, name, attributes })
+      for (const [name, attributes] of roles ?? []) out.push({ client, name, attributes })
     }
     return out
   }
 
-  #checkJupyterHub(principal: Principal, request: { scope: string; resource?: { kind: string; value: string } }): CheckOutcome {
-    try {
-      validateScopes([request.scope], this.#hub)
-    } catch (err) {
-      throw new UsageError((err as Error).message)
-    }
-    const kinds: Record<string, string> = { user: 'user', server: 'server', group: 'group', service: 'service' }
-    let scope = request.scope
-    if (request.resource) {
-      if (!Object.hasOwn(kinds, request.resource.kind)) throw new UsageError(`--resource kind must be one of user, server, group, service (got ${request.resource.kind})`)
-      if (scope.includes('!')) throw new UsageError('give either a filtered scope or --resource, not both')
-      scope = `${scope}!${request.resource.kind}=${request.resource.value}`
-    }
-    const hub = jupyterhubPrincipal(principal, this.#hub)
-    const source = this.#source.realmExport
-    const groupsOf = (username: string): string[] => {
-      if (!source) return []
-      try {
-        return [...source.resolveSync(username).groups]
-      } catch {
-        return []
-      }
-    }
-    const held = hasScope(scope as ExpandedScope, hub.scopes, { groupsOf })
-    const trace: TraceStep[] = [{ kind: 'user', label: principal.username }]
-    if (hub.loginRejected) trace.push({ kind: 'note', label: 'JupyterHub login rejected under Nebari rules: no scopes' })
-    const granting = Object.entries(hub.roleScopes)
-      .filter(([, scopes]) => scopes.length > 0 && hasScope(scope as ExpandedScope, expandScopes([...scopes], { owner: { kind: 'user', name: principal.username } }, this.#hub), { groupsOf }))
-      .map(([name]) => name)
-    for (const name of granting) trace.push({ kind: 'role', label: name, data: { scopes: hub.roleScopes[name] } })
-    trace.push({ kind: 'resource', label: scope })
-    const decision = held ? allow('SCOPE_HELD', trace, { grant: { roles: granting } }) : deny('SCOPE_NOT_HELD', trace)
-    const chains = decisionChains(principal, decision, { component: 'jupyterhub', resource: scope, jupyterhub: { ...this.#hub, groupsOf } })
-    return { decision, chain: chainOf(decision), chains }
-  }
-
-  #loadEnvironments(): Promise<CondaStoreEnvironment[]> {
+  #loadEnvironments(): Promise<EnvironmentLike[]> {
     // A file is read once; a conda-store list is refreshed after a minute. A failed load is not kept,
     // so one outage does not fail every later request.
     const now = Date.now()
@@ -382,22 +280,9 @@ export class Engine {
       this.#environmentList = undefined
     }
     if (this.#environmentList === undefined) this.#environmentListAt = now
-    this.#environmentList ??= (async () => {
+    this.#environmentList ??= (async (): Promise<EnvironmentLike[]> => {
       const spec = this.#environments!
-      if ('file' in spec) {
-        let json: unknown
-        try {
-          json = JSON.parse(await readFile(spec.file, 'utf8'))
-        } catch (err) {
-          throw new InvalidInputError('environment list', '', `cannot read ${spec.file}: ${(err as Error).message}`, { cause: err })
-        }
-        const page = environmentPageSchema.safeParse(json)
-        if (!page.success) {
-          const issue = page.error.issues[0]!
-          throw new InvalidInputError('environment list (a conda-store GET /api/v1/environment/ page)', issue.path.join('.'), issue.message)
-        }
-        return page.data.data as unknown as CondaStoreEnvironment[]
-      }
+      if ('file' in spec) return loadEnvironmentFile(spec.file)
       const client = new CondaStoreClient({ baseUrl: spec.url, token: spec.token })
       return client.listEnvironments()
     })()
@@ -407,6 +292,17 @@ export class Engine {
     })
     return pending
   }
+}
+
+/** Reads a saved conda-store `GET /api/v1/environment/` page (`--environments FILE`). */
+export async function loadEnvironmentFile(file: string): Promise<EnvironmentLike[]> {
+  return parseEnvironmentPage(await readJson(file, 'environment list'))
+}
+
+/** The principal's own diagnostics, the component's, and the disabled-account note when the registry denies it. */
+function diagnosticsOf(registry: ComponentRegistry, principal: Principal, found: readonly Diagnostic[]): Diagnostic[] {
+  if (!registry.isDenied(principal)) return [...found]
+  return registry.resolve(principal).diagnostics
 }
 
 /** Why a binding applies, each path without the user and the resource, `; `-separated: `/analyst → conda_store/conda_store_developer → … → analyst/*: developer`. */
@@ -448,6 +344,8 @@ export function principalJson(principal: Principal, components: Record<string, u
   return {
     user: principal.username,
     userId: principal.userId ?? null,
+    // false when the source knows the account is disabled (every check then denies it, USER_DISABLED).
+    enabled: principal.enabled !== false,
     realm: principal.realm,
     groups: principal.groups,
     realmRoles: principal.realmRoles.map((r) => roleJson(r)),

@@ -7,13 +7,10 @@ import { createOutput, style, type Output } from './output.js'
 import { printPrincipal } from './resolve.js'
 import { renderChainsText } from '../review/chain-render.js'
 import { openSource, type CliSource, type SourceFlags } from './sources.js'
-import { Engine, decisionJson, loadComponents, loadJupyterHubOptions, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
+import { Engine, decisionJson, registrySettings, type CheckRequest, type EnvironmentSourceSpec, type RegistryFlags } from './engine.js'
 
-interface CommonFlags extends SourceFlags {
+interface CommonFlags extends SourceFlags, RegistryFlags {
   json?: boolean
-  components?: string
-  customScopes?: string
-  jupyterhubVersion?: string
 }
 
 interface CheckFlags extends CommonFlags {
@@ -34,6 +31,7 @@ function addSourceOptions(command: Command): Command {
     .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
     .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
     .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
+    .option('--include-disabled', 'treat accounts disabled in Keycloak like enabled ones (default: every check denies them, USER_DISABLED)')
     .option('--redis <url>', 'live Keycloak: share cached principals and the admin-event watcher across replicas')
     .option('--watch-admin-events', 'live Keycloak: apply role changes within seconds from Keycloak admin events')
     .option('--live-roles', 'live Keycloak: tokens only authenticate; roles come from the cached Admin API')
@@ -50,13 +48,16 @@ async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSp
 
 /** {@link openEngine}, also handing back the source (`serve` verifies forward-auth tokens with it). */
 async function openEngineWithSource(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<{ engine: Engine; source: CliSource }> {
+  // Settings first: a bad definitions file fails before any connection is opened.
+  const settings = await registrySettings(flags)
   const source = await openSource(flags)
-  const components = flags.components !== undefined ? await loadComponents(flags.components) : []
-  if (flags.jupyterhubVersion !== undefined && flags.jupyterhubVersion !== '5' && flags.jupyterhubVersion !== '6') {
-    throw new UsageError(`--jupyterhub-version must be 5 or 6, got ${flags.jupyterhubVersion}`)
+  let engine: Engine
+  try {
+    engine = new Engine({ source, settings, ...(environments ? { environments } : {}) })
+  } catch (err) {
+    await source.close?.()
+    throw err
   }
-  const jupyterhub = await loadJupyterHubOptions(flags.customScopes, flags.jupyterhubVersion === undefined ? undefined : flags.jupyterhubVersion === '6' ? 6 : 5)
-  const engine = new Engine({ source, components, jupyterhub, ...(environments ? { environments } : {}) })
   openEngines.push(engine)
   return { engine, source }
 }
@@ -141,6 +142,9 @@ export function buildProgram(): Command {
     if (out.json) return out.printJson(result)
     const principal = await engine.principal(flags.user)
     printPrincipal(out, principal)
+    if (principal.enabled === false) {
+      out.print(style(out, 'red', `account disabled in Keycloak: ${engine.registry.isDenied(principal) ? 'every check denies it (USER_DISABLED)' : 'checked like an enabled one (--include-disabled)'}`))
+    }
     out.print(style(out, 'bold', 'components'))
     for (const [name, view] of Object.entries(result.components)) out.print(`  ${name}: ${JSON.stringify(view)}`)
     printDiagnostics(out, result.diagnostics)
@@ -277,6 +281,7 @@ export function buildProgram(): Command {
     .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
     .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
     .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
+    .option('--include-disabled', 'treat accounts disabled in Keycloak like enabled ones (default: they hold nothing, USER_DISABLED)')
     .option('--users <list>', 'only these users (comma-separated)')
     .option('--group <path>', 'only the members of a group and its subgroups (on either side)')
     .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON): compare readable environments too')

@@ -2,13 +2,10 @@
  * CLI glue for `report` and `diff`: builds the review inputs (principals, role catalogue, environment
  * list, custom components) from the sources, then calls `keycloak-permissions/review`.
  */
-import { readFile, writeFile } from 'node:fs/promises'
-import { z } from 'zod'
+import { writeFile } from 'node:fs/promises'
 import { InvalidInputError, UserNotFoundError } from '../core/errors.js'
 import { groupWithAncestors } from '../core/groups.js'
 import type { Principal } from '../core/principal.js'
-import type { EnvironmentLike } from '../conda-store/index.js'
-import type { Component } from '../components/index.js'
 import {
   accessMatrix,
   diffAccess,
@@ -21,15 +18,15 @@ import {
   type ReviewRole,
 } from '../review/index.js'
 import { EXIT, UsageError } from './errors.js'
-import { loadComponents } from './engine.js'
+import type { RegistrySettings } from '../components/index.js'
+import { loadEnvironmentFile, registryFor, registrySettings, type RegistryFlags } from './engine.js'
 import { openSource, type CliSource, type SourceFlags } from './sources.js'
 
 /** Flags of `report`. */
-export interface ReportFlags extends SourceFlags {
+export interface ReportFlags extends SourceFlags, RegistryFlags {
   users?: string
   group?: string
   environments?: string
-  components?: string
   format?: string
   json?: boolean
   out?: string
@@ -42,25 +39,6 @@ export interface DiffFlags extends ReportFlags {
 
 const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'csv', 'md', 'html']
 const DIFF_FORMATS: readonly DiffFormat[] = ['json', 'md', 'text']
-
-const environmentPageSchema = z.looseObject({
-  data: z.array(z.looseObject({ name: z.string(), namespace: z.looseObject({ name: z.string() }) })),
-})
-
-async function loadEnvironmentList(file: string): Promise<EnvironmentLike[]> {
-  let json: unknown
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'))
-  } catch (err) {
-    throw new InvalidInputError('environment list', '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  const page = environmentPageSchema.safeParse(json)
-  if (!page.success) {
-    const issue = page.error.issues[0]!
-    throw new InvalidInputError('environment list (a conda-store GET /api/v1/environment/ page)', issue.path.join('.'), issue.message)
-  }
-  return page.data.data.map((e) => ({ namespace: e.namespace.name, name: e.name }))
-}
 
 /** The realm's role catalogue: every role of an export (with composites), or the live realm and client roles. */
 async function catalogueOf(cli: CliSource): Promise<ReviewRole[] | undefined> {
@@ -111,10 +89,14 @@ async function principalsOf(cli: CliSource, users: readonly string[], options: {
   return out
 }
 
-async function matrixOptions(flags: { environments?: string; components?: string }): Promise<{ options: AccessMatrixOptions; components: Component[] }> {
-  const components = flags.components !== undefined ? await loadComponents(flags.components) : []
-  const environments = flags.environments !== undefined ? await loadEnvironmentList(flags.environments) : undefined
-  return { components, options: { components, ...(environments ? { environments } : {}) } }
+/**
+ * The review options the flags describe: the registry (custom components, JupyterHub version and
+ * custom scopes, disabled accounts — the same settings as `check`) over `cli`, and the environment list.
+ */
+async function matrixOptions(cli: CliSource, settings: RegistrySettings, flags: ReportFlags): Promise<AccessMatrixOptions> {
+  const registry = registryFor(cli, settings)
+  const environments = flags.environments !== undefined ? await loadEnvironmentFile(flags.environments) : undefined
+  return { registry, ...(environments ? { environments } : {}) }
 }
 
 async function emit(text: string, out: string | undefined): Promise<void> {
@@ -142,9 +124,11 @@ export async function runReport(flags: ReportFlags): Promise<number> {
   if (flags.json && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json contradicts --format ${flags.format}`)
   const format = (flags.json ? 'json' : flags.format ?? 'json') as ReportFormat
   if (!REPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${flags.format})`)
-  const { options } = await matrixOptions(flags)
+  // Settings first: a bad definitions file fails before any connection is opened.
+  const settings = await registrySettings(flags)
   const cli = await openSource(flags)
   try {
+    const options = await matrixOptions(cli, settings, flags)
     const users = selectUsers(cli, flags)
     const input: ReviewInput = { principals: await principalsOf(cli, users, { missing: 'throw' }), ...withRoles(await catalogueOf(cli)) }
     const matrix = accessMatrix(input, options)
@@ -168,6 +152,7 @@ export async function runDiff(files: readonly string[], flags: DiffFlags): Promi
   const format = (flags.json ? 'json' : flags.format ?? 'text') as DiffFormat
   if (!DIFF_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${DIFF_FORMATS.join(', ')} (got ${flags.format})`)
   if (flags.realm !== undefined) throw new UsageError('diff takes the realm exports as arguments: diff OLD NEW')
+  const settings = await registrySettings(flags)
   let before: CliSource
   let after: CliSource
   if (flags.keycloak !== undefined) {
@@ -181,14 +166,15 @@ export async function runDiff(files: readonly string[], flags: DiffFlags): Promi
     after = await openSource({ realm: files[1]! })
   }
   try {
-    return await diffSources(before, after, format, flags)
+    return await diffSources(before, after, format, settings, flags)
   } finally {
     await release(before, after)
   }
 }
 
-async function diffSources(before: CliSource, after: CliSource, format: DiffFormat, flags: DiffFlags): Promise<number> {
-  const { options } = await matrixOptions(flags)
+async function diffSources(before: CliSource, after: CliSource, format: DiffFormat, settings: RegistrySettings, flags: DiffFlags): Promise<number> {
+  // One registry (the same settings) for both sides.
+  const options = await matrixOptions(after, settings, flags)
   let users: string[]
   if (flags.users !== undefined) users = splitUsers(flags.users)
   else if (flags.group !== undefined) {

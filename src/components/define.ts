@@ -7,7 +7,7 @@
  */
 import { allow, deny, type Decision, type TraceStep } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
-import { InvalidOptionsError } from '../core/errors.js'
+import { InvalidOptionsError, UnknownNameError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
 import { LRUCache } from 'lru-cache'
 import { compileSegmentGlob, matchSegmentGlob, type SegmentGlob } from './glob.js'
@@ -61,7 +61,8 @@ export interface ComponentGrant<Action extends string = string> {
 
 /**
  * The reasons of a component decision: `COMPONENT_GRANT` (allowed), `NO_GRANT` (no grant of the action
- * matches the resource), `UNKNOWN_ACTION` (the action is not one of the component's).
+ * matches the resource). An action that is not one of the component's is no decision: `check` throws
+ * `UnknownNameError` (code `ERR_UNKNOWN_NAME`).
  *
  * @example
  * ```ts
@@ -69,7 +70,7 @@ export interface ComponentGrant<Action extends string = string> {
  * const r: ComponentReason = 'NO_GRANT'
  * ```
  */
-export type ComponentReason = 'COMPONENT_GRANT' | 'NO_GRANT' | 'UNKNOWN_ACTION'
+export type ComponentReason = 'COMPONENT_GRANT' | 'NO_GRANT'
 
 /**
  * A component decision value.
@@ -151,7 +152,7 @@ export interface Component<Action extends string = string, Kind extends string =
   parse(value: string, role: RoleRef): { grants: ComponentGrant<Action>[]; diagnostics: Diagnostic[] }
   /** Every grant of the principal's selected roles, with diagnostics for malformed attributes. */
   grants(principal: Principal): { grants: ComponentGrant<Action>[]; diagnostics: Diagnostic[] }
-  /** Whether the principal may perform `action` on `resource`. */
+  /** Whether the principal may perform `action` on `resource`; throws `UnknownNameError` for an action not in `actions`. */
   check(principal: Principal, action: Action, resource: string): ComponentDecision<Action>
   /** The resources the principal may perform `action` on — the same decision as `check`, per resource. */
   filter(principal: Principal, action: Action, resources: Iterable<string>): string[]
@@ -295,10 +296,6 @@ export function defineComponent<const Action extends string, const Kind extends 
   ): ComponentDecision<Action> {
     const trace: TraceStep[] = [{ kind: 'user', label: principal.username }]
     const extra = resolved.diagnostics.length > 0 ? { diagnostics: resolved.diagnostics } : {}
-    if (!actionSet.has(action)) {
-      trace.push({ kind: 'action', label: String(action), data: { known: def.actions } })
-      return deny('UNKNOWN_ACTION', trace, extra)
-    }
     for (const grant of resolved.grants) {
       if (grant.action !== action || !matches(grant.pattern, resource)) continue
       const role = roleIndex.get(formatRef(grant.role))
@@ -323,6 +320,11 @@ export function defineComponent<const Action extends string, const Kind extends 
     return { resolved, roleIndex }
   }
 
+  // A typo in an action is the caller's mistake, not a denial: it throws before anything is decided.
+  const requireAction = (action: string) => {
+    if (!actionSet.has(action)) throw new UnknownNameError(`action of component ${def.name}`, String(action), def.actions)
+  }
+
   const component: Component<Action, Kind> = {
     name: def.name,
     actions: def.actions,
@@ -330,10 +332,12 @@ export function defineComponent<const Action extends string, const Kind extends 
     parse,
     grants,
     check(principal, action, resource) {
+      requireAction(action)
       const { resolved, roleIndex } = prepare(principal)
       return decide(principal, resolved, roleIndex, action, resource)
     },
     filter(principal, action, resources) {
+      requireAction(action)
       const { resolved, roleIndex } = prepare(principal)
       const out: string[] = []
       for (const resource of resources) if (decide(principal, resolved, roleIndex, action, resource).allowed) out.push(resource)

@@ -1,6 +1,8 @@
 /**
- * `keycloak-permissions/components`: declare your own Keycloak-attribute component with
- * {@link defineComponent}, and the segment-wise glob matcher the components share.
+ * `keycloak-permissions/components`: the component registry — the built-in components (conda-store,
+ * JupyterHub, shared directories, JupyterLab profiles, workspaces and STAC) and your own, declared with
+ * {@link defineComponent}, behind one interface ({@link createRegistry}) — and the segment-wise glob
+ * matcher the components share.
  *
  * @module
  */
@@ -16,3 +18,20 @@ export type {
 } from './define.js'
 export { compileSegmentGlob, matchSegmentGlob } from './glob.js'
 export type { SegmentGlob } from './glob.js'
+export { createRegistry, registrySettingsSchema, USER_DISABLED } from './registry.js'
+export type {
+  CheckContext,
+  CheckOutcome,
+  ComponentCheck,
+  ComponentRegistry,
+  GrantPath,
+  LintableRole,
+  RegistryCheck,
+  RegistryComponent,
+  RegistryExtensions,
+  RegistrySettings,
+  ResourceContext,
+  ResourceGrant,
+} from './registry.js'
+export { HTTP_METHODS, routePolicyFor, scopeHighlight } from './builtins.js'
+export type { BuiltInSettings } from './builtins.js'

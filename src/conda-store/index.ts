@@ -29,5 +29,7 @@ export type {
 export { condaStorePermissionsFor, highestRolePerNamespace, lintCondaStoreRoles, nebariJhubAppsRoleBindings, nebariLogin, parseNebariScopes } from './nebari.js'
 export type { NebariLogin, NebariOptions, NebariScopeGrant, NebariScopeItemProblem, ParsedNebariScopes } from './nebari.js'
 export { CondaStoreClient, environmentsForUser } from './client.js'
+export { listingBindings, parseEnvironmentPage } from './listing.js'
+export type { ListedEnvironment } from './listing.js'
 export type { CondaStoreClientOptions, CondaStoreEnvironment, EnvironmentQuery, UserEnvironments } from './client.js'
 export { CondaArnInvalidError, CondaRoleError, CondaStoreResponseError } from './errors.js'

@@ -11,7 +11,7 @@ import type { Decision, TraceStep } from '../core/decision.js'
 import { allow, deny } from '../core/decision.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { diagnostic } from '../core/diagnostics.js'
-import { InvalidOptionsError, KeycloakPermissionsError } from '../core/errors.js'
+import { InvalidOptionsError, KeycloakPermissionsError, UnknownNameError } from '../core/errors.js'
 import { formatRole } from '../core/principal.js'
 import type { RoleVia } from '../core/principal.js'
 import type { Automaton, CompiledArn, LikeDialect } from './arn.js'
@@ -86,7 +86,6 @@ export type CondaStoreReason =
   | 'PERMISSION_NOT_GRANTED'
   | 'NO_MATCHING_BINDING'
   | 'INVALID_BINDINGS'
-  | 'UNKNOWN_PERMISSION'
   | 'TOKEN_SUBSET'
   | 'NOT_A_SUBSET'
   | 'EXPIRATION_EXCEEDED'
@@ -563,7 +562,8 @@ export class CondaStorePermissions {
   }
 
   /**
-   * Whether every given permission is granted on the resource (upstream `authorize`).
+   * Whether every given permission is granted on the resource (upstream `authorize`). Throws
+   * `UnknownNameError` for a permission conda-store does not define (a typo is not a denial).
    *
    * @example
    * ```ts
@@ -572,14 +572,14 @@ export class CondaStorePermissions {
    * ```
    */
   can(permission: CondaStorePermission | readonly CondaStorePermission[], resource: CondaStoreResource): boolean {
-    if (this.#invalid) return false
     const required = requiredMask(permission)
-    if (required === undefined) return false
+    if (this.#invalid) return false
     return (this.#evaluate(resourceString(resource)).mask & required) === required
   }
 
   /**
-   * The decision for one check, with the granting bindings and any divergence diagnostics.
+   * The decision for one check, with the granting bindings and any divergence diagnostics. Throws
+   * `UnknownNameError` (code `ERR_UNKNOWN_NAME`, with the valid names) for an unknown permission.
    *
    * @example
    * ```ts
@@ -608,16 +608,14 @@ export class CondaStorePermissions {
 
   #decide(permission: CondaStorePermission | readonly CondaStorePermission[], resource: string, chain: boolean): CondaStoreDecision {
     const wanted = typeof permission === 'string' ? [permission] : [...permission]
+    // An unknown permission is the caller's typo, not a denial: it throws before anything is decided.
+    const required = requiredMask(wanted)
     const resourceStep: TraceStep = { kind: 'resource', label: resource }
     if (this.#invalid) {
       const err = this.#invalid
       return deny('INVALID_BINDINGS', [{ kind: 'error', label: err.message, data: { code: err.code, ...bindingOfError(err) } }, resourceStep], {
         diagnostics: [diagnostic('error', err.code, err.message, {}, { details: { ...bindingOfError(err) } })],
       })
-    }
-    const required = requiredMask(wanted)
-    if (required === undefined) {
-      return deny('UNKNOWN_PERMISSION', [{ kind: 'permission', label: wanted.join(', ') }, resourceStep])
     }
     const { mask, matched } = this.#evaluate(resource)
     const diagnostics = this.#decisionDiagnostics(resource)
@@ -935,12 +933,12 @@ export class CondaStorePermissions {
   }
 }
 
-function requiredMask(permission: string | readonly string[]): number | undefined {
+function requiredMask(permission: string | readonly string[]): number {
   const list = typeof permission === 'string' ? [permission] : permission
   let mask = 0
   for (const p of list) {
     const bit = permissionBit(p)
-    if (bit === undefined) return undefined
+    if (bit === undefined) throw new UnknownNameError('conda-store permission', String(p), CONDA_STORE_PERMISSIONS)
     mask |= bit
   }
   return mask

@@ -268,3 +268,36 @@ export class TokenRejectedError extends KeycloakPermissionsError {
     this.retryable = options?.retryable ?? reason === 'TOKEN_UNVERIFIABLE'
   }
 }
+
+/**
+ * A name given by the caller is not one the library knows: a conda-store permission, a JupyterHub
+ * scope, a component, a component action, an HTTP method. A usage error, never a denial: a typo in a
+ * hook's configuration must fail loudly instead of quietly denying everyone. `known` lists the valid
+ * names (the message repeats them).
+ *
+ * @example
+ * ```ts
+ * import { UnknownNameError } from 'keycloak-permissions'
+ * const err = new UnknownNameError('conda-store permission', 'environment::reed', ['environment::read', 'environment::update'])
+ * err.code // 'ERR_UNKNOWN_NAME'
+ * err.message // 'unknown conda-store permission "environment::reed" (valid: environment::read, environment::update)'
+ * ```
+ */
+export class UnknownNameError extends KeycloakPermissionsError {
+  static override code = 'ERR_UNKNOWN_NAME'
+  override readonly code = UnknownNameError.code
+  /** What kind of name, e.g. `conda-store permission`, `JupyterHub scope`, `component`, `HTTP method`. */
+  readonly kind: string
+  /** The name as given (`name` is the error class's, as for every Error). */
+  readonly given: string
+  /** The valid names. */
+  readonly known: readonly string[]
+
+  constructor(kind: string, name: string, known: readonly string[], options?: { cause?: unknown; detail?: string }) {
+    const list = known.length > 0 ? ` (valid: ${known.join(', ')})` : ''
+    super(`unknown ${kind} ${JSON.stringify(name)}${options?.detail ? `: ${options.detail}` : ''}${list}`, options)
+    this.kind = kind
+    this.given = name
+    this.known = Object.freeze([...known])
+  }
+}

@@ -61,6 +61,8 @@ export {
 } from './errors.js'
 export { listAccess } from './list.js'
 export type { ListAccess, ListEntry, ListKind, ListReason } from './list.js'
+export { decideScope, filteredScope, scopeTargetUser, SCOPE_RESOURCE_KINDS } from './decide.js'
+export type { DecideScopeOptions, ScopeDecision, ScopeDecisionReason } from './decide.js'
 export { lintJupyterHubRoles } from './lint.js'
 export type { JupyterHubLintOptions, LintRole } from './lint.js'
 export {

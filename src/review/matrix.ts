@@ -1,30 +1,19 @@
 /**
  * The access matrix: for each user, every effective grant of every component, each with the chains
- * that grant it — computed by the same component functions `resolve` uses.
+ * that grant it — the resources each component of the registry lists (the registry `resolve` and
+ * `check` use), each grant path expanded into chains from the principal's provenance.
  *
  * @module
  */
-import { chainSubjects, uniqueChains, type Chain } from '../core/chain.js'
+import { chainSubjects, grantPathChains, uniqueChains, type Chain } from '../core/chain.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError } from '../core/errors.js'
-import { clientRolesOf, type Principal, type RoleAttributes, type RoleRef } from '../core/principal.js'
-import { condaStorePermissionsFor, lintCondaStoreRoles, type EnvironmentLike, type MergedBinding } from '../conda-store/index.js'
-import { jupyterhubPrincipal, lintJupyterHubRoles, profileSlugs, sharedDirectories } from '../jupyterhub/index.js'
-import { workspaceApiPolicy, type RoutePolicy } from '../workspaces/index.js'
-import type { Component } from '../components/index.js'
+import type { Principal, RoleAttributes, RoleRef } from '../core/principal.js'
+import type { EnvironmentLike } from '../conda-store/index.js'
+import type { RoutePolicy } from '../workspaces/index.js'
+import { createRegistry, type Component, type ComponentRegistry, type GrantPath } from '../components/index.js'
 import { chainLine } from './chain-render.js'
-import {
-  chainContext,
-  componentGrantChains,
-  condaStoreBindingChains,
-  condaStoreLevel,
-  extendChains,
-  jupyterhubContributions,
-  jupyterhubScopeChains,
-  profileChains,
-  routeChains,
-  sharedDirectoryChains,
-} from './chains.js'
+import { chainContext, type ChainContext } from './chains.js'
 
 /**
  * Why a grant deserves attention: `admin` — JupyterHub admin-level (any `admin:*`, `admin-ui`, `proxy`,
@@ -84,6 +73,8 @@ export interface UserAccess {
   readonly user: string
   readonly grants: readonly AccessGrant[]
   readonly diagnostics: readonly Diagnostic[]
+  /** `true` when the account is disabled in Keycloak: it holds nothing (unless the registry lets disabled accounts through). */
+  readonly disabled?: boolean
 }
 
 /**
@@ -139,14 +130,17 @@ export interface ReviewInput {
  * ```ts
  * import type { AccessMatrixOptions } from 'keycloak-permissions/review'
  * const o: AccessMatrixOptions = { environments: [{ namespace: 'ml', name: 'torch' }], components: [binderhub] }
+ * const configured: AccessMatrixOptions = { registry: createRegistry({ jupyterhub: { version: 6 } }, { components: [binderhub] }) }
  * ```
  */
 export interface AccessMatrixOptions {
-  /** Custom components (`defineComponent()`), reviewed after the built-ins. */
+  /** The component registry to review (default: `createRegistry({}, { components, workspacePolicy })`). */
+  readonly registry?: ComponentRegistry
+  /** Custom components (`defineComponent()`), reviewed after the built-ins (without `registry` only). */
   readonly components?: readonly Component[]
   /** conda-store environments: each user's readable ones are listed too (`conda-store-environments`). */
   readonly environments?: readonly EnvironmentLike[]
-  /** The workspace rule set (default `workspaceApiPolicy()`, as `resolve`). */
+  /** The workspace rule set (default `workspaceApiPolicy()`, as `resolve`; without `registry` only). */
   readonly workspacePolicy?: RoutePolicy
 }
 
@@ -168,50 +162,45 @@ export const BUILT_IN_COMPONENTS = [
   ['workspaces', 'workspace'],
 ] as const
 
-const ADMIN_BASES = new Set(['admin-ui', 'proxy', 'shutdown'])
-const ADMIN_IF_UNFILTERED = new Set(['users', 'servers', 'tokens', 'access:servers', 'delete:users', 'delete:servers'])
-const SHARE_IF_UNFILTERED = new Set(['shares', 'users:shares', 'groups:shares'])
+export { scopeHighlight } from '../components/index.js'
 
-/**
- * Whether a JupyterHub scope is admin-level or unfiltered sharing (see {@link GrantHighlight}).
- *
- * @example
- * ```ts
- * import { scopeHighlight } from 'keycloak-permissions/review'
- * scopeHighlight('admin:users')     // 'admin'
- * scopeHighlight('shares')          // 'unfiltered-share'
- * scopeHighlight('shares!user=bob') // undefined
- * ```
- */
-export function scopeHighlight(scope: string): GrantHighlight | undefined {
-  const bang = scope.indexOf('!')
-  const base = bang < 0 ? scope : scope.slice(0, bang)
-  const filtered = bang >= 0
-  if (base.startsWith('admin:') || ADMIN_BASES.has(base)) return 'admin'
-  if (!filtered && ADMIN_IF_UNFILTERED.has(base)) return 'admin'
-  if (!filtered && SHARE_IF_UNFILTERED.has(base)) return 'unfiltered-share'
-  return undefined
-}
-
-function validateOptions(options: AccessMatrixOptions): void {
+/** Validates the options once and returns the registry they describe. */
+function registryOf(options: AccessMatrixOptions): ComponentRegistry {
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object')
-  if (options.components !== undefined) {
-    if (!Array.isArray(options.components)) throw new InvalidOptionsError('components', 'must be an array of defineComponent() results')
-    const names = new Set<string>(BUILT_IN_COMPONENTS.map(([n]) => n))
-    options.components.forEach((c, i) => {
-      if (c === null || typeof c !== 'object' || typeof c.grants !== 'function' || typeof c.name !== 'string') {
-        throw new InvalidOptionsError(`components.${i}`, 'must be a defineComponent() result')
-      }
-      if (names.has(c.name)) throw new InvalidOptionsError(`components.${i}.name`, `duplicate component name ${JSON.stringify(c.name)}`)
-      names.add(c.name)
-    })
-  }
   if (options.environments !== undefined && !Array.isArray(options.environments)) {
     throw new InvalidOptionsError('environments', 'must be an array of { namespace, name }')
   }
-  if (options.workspacePolicy !== undefined && typeof options.workspacePolicy?.check !== 'function') {
-    throw new InvalidOptionsError('workspacePolicy', 'must be a RoutePolicy (workspaceApiPolicy(), routeTable())')
+  if (options.registry !== undefined) {
+    if (options.components !== undefined || options.workspacePolicy !== undefined) {
+      throw new InvalidOptionsError('registry', 'give components and workspacePolicy to the registry, not next to it')
+    }
+    if (typeof options.registry?.resources !== 'function') throw new InvalidOptionsError('registry', 'must be a createRegistry() result')
+    return options.registry
   }
+  try {
+    return createRegistry({}, {
+      ...(options.components !== undefined ? { components: options.components } : {}),
+      ...(options.workspacePolicy !== undefined ? { workspacePolicy: options.workspacePolicy } : {}),
+    })
+  } catch (err) {
+    // Keep the option paths of this function's options: `components.0`, `workspacePolicy`.
+    if (err instanceof InvalidOptionsError && err.option.startsWith('extensions.')) {
+      throw new InvalidOptionsError(err.option.slice('extensions.'.length), err.message.replace(/^Invalid option \S+: /, ''), { cause: err })
+    }
+    throw err
+  }
+}
+
+/**
+ * The chains of one grant path: each way the principal holds its role, between the path's lead and
+ * tail. A path `through` a group keeps the chains passing through that group (a Nebari group rule reads
+ * the roles held through it); when none does, the group leads.
+ */
+function pathChains(ctx: ChainContext, path: GrantPath): Chain[] {
+  if (path.through === undefined) return grantPathChains(ctx.roles, ctx.user, path)
+  const through = path.through
+  const chains = grantPathChains(ctx.roles, ctx.user, path).filter((c) => c.some((s) => (s.kind === 'group' || s.kind === 'parent-group') && s.label === through))
+  return chains.length > 0 ? chains : grantPathChains(ctx.roles, ctx.user, { ...path, lead: [{ kind: 'group', label: through }, ...(path.lead ?? [])] })
 }
 
 class GrantBuilder {
@@ -244,88 +233,22 @@ class GrantBuilder {
  * ```
  */
 export function userAccess(principal: Principal, options: AccessMatrixOptions = {}): UserAccess {
-  validateOptions(options)
-  return computeUserAccess(principal, options, options.workspacePolicy ?? workspaceApiPolicy())
+  return computeUserAccess(principal, options, registryOf(options))
 }
 
-function computeUserAccess(principal: Principal, options: AccessMatrixOptions, policy: RoutePolicy): UserAccess {
-  const user = principal.username
+function computeUserAccess(principal: Principal, options: AccessMatrixOptions, registry: ComponentRegistry): UserAccess {
   const ctx = chainContext(principal)
   const out = new GrantBuilder()
-  const diagnostics: Diagnostic[] = [...principal.diagnostics]
-
-  // conda-store: namespace bindings, then readable environments.
-  const conda = condaStorePermissionsFor(principal)
-  diagnostics.push(...conda.diagnostics)
-  const bindingChains = new Map<string, Chain[]>()
-  const chainsOfBinding = (binding: MergedBinding): Chain[] => {
-    const known = bindingChains.get(binding.arn)
-    if (known) return known
-    const chains = condaStoreBindingChains(ctx, binding)
-    bindingChains.set(binding.arn, chains)
-    return chains
+  const listed = registry.resources(principal, options.environments !== undefined ? { environments: options.environments } : {})
+  for (const grant of listed.grants) {
+    out.add(grant.component, grant.kind, grant.resource, grant.level, grant.paths.flatMap((path) => pathChains(ctx, path)), grant.highlight)
   }
-  for (const binding of conda.bindings) {
-    out.add('conda-store', 'namespace', binding.arn, condaStoreLevel(binding.roles), chainsOfBinding(binding))
-  }
-  if (options.environments !== undefined) {
-    for (const access of conda.explainEnvironments(options.environments)) {
-      const resource = `${access.namespace}/${access.name}`
-      const roles = access.bindings.flatMap((b) => b.roles)
-      const chains = access.bindings.flatMap((b) => extendChains(chainsOfBinding(b), { kind: 'resource', label: resource }))
-      out.add('conda-store-environments', 'environment', resource, condaStoreLevel(roles), chains)
-    }
-  }
-
-  // JupyterHub: the expanded scopes, each attributed to the roles whose own expansion holds it.
-  const hub = jupyterhubPrincipal(principal)
-  diagnostics.push(...hub.diagnostics)
-  if (hub.scopes.scopes.length > 0) {
-    const contributions = jupyterhubContributions(ctx, hub)
-    for (const scope of hub.scopes.scopes) {
-      const highlight = scopeHighlight(scope)
-      out.add('jupyterhub', 'scope', scope, highlight === 'admin' ? 'admin' : 'granted', jupyterhubScopeChains(contributions, scope), highlight)
-    }
-  }
-
-  const shared = sharedDirectories(principal)
-  diagnostics.push(...shared.diagnostics)
-  for (const mount of shared.mounts) out.add('shared-directory', 'directory', mount.mountPath, 'write', sharedDirectoryChains(ctx, mount))
-
-  for (const slug of profileSlugs(principal)) out.add('jupyterlab-profiles', 'profile', slug, 'select', profileChains(ctx, slug))
-
-  // Workspaces: the same candidates and request as `resolve` (its filter is this check, per item).
-  for (const client of Object.keys(principal.clientRoles)) {
-    const decision = policy.check({ method: 'GET', path: `/workspaces/${encodeURIComponent(client)}` }, principal)
-    if (!decision.allowed) continue
-    const grant = decision.grant
-    // The decision names the first role that matched; a review shows every role held on the workspace client.
-    const admin = decision.reason === 'PLATFORM_ADMIN'
-    const names = admin ? grant?.roles ?? [] : [...new Set([...(grant?.roles ?? []), ...clientRolesOf(principal, client).map((r) => r.name)])].sort()
-    const refs = names.map((name) => (admin && grant?.client === undefined ? { name } : { client: admin ? grant?.client ?? client : client, name }))
-    const level = admin ? 'platform-admin' : names.length > 0 ? names.join(', ') : decision.reason
-    out.add('workspaces', 'workspace', client, level, routeChains(ctx, decision, refs))
-  }
-
-  for (const component of options.components ?? []) {
-    const { grants, diagnostics: found } = component.grants(principal)
-    diagnostics.push(...found)
-    const byPattern = new Map<string, { actions: Set<string>; chains: Chain[] }>()
-    for (const g of grants) {
-      const entry = byPattern.get(g.pattern) ?? { actions: new Set<string>(), chains: [] }
-      byPattern.set(g.pattern, entry)
-      entry.actions.add(g.action)
-      entry.chains.push(...componentGrantChains(ctx, g))
-    }
-    for (const [pattern, entry] of byPattern) out.add(component.name, component.resourceKind, pattern, [...entry.actions].sort().join(', '), entry.chains)
-  }
-
-  return { user, grants: out.grants, diagnostics }
+  return { user: principal.username, grants: out.grants, diagnostics: listed.diagnostics, ...(principal.enabled === false ? { disabled: true } : {}) }
 }
 
 /**
- * The lint diagnostics of a role catalogue: conda-store and JupyterHub attributes and every custom
- * component — what `lint` prints.
+ * The lint diagnostics of a role catalogue over every component of a registry (or of the built-ins
+ * and the given custom components) — what `lint` prints.
  *
  * @example
  * ```ts
@@ -334,11 +257,9 @@ function computeUserAccess(principal: Principal, options: AccessMatrixOptions, p
  * lintRoles(RealmExportSource.example().roles()).map((d) => d.code) // ['NEBARI_SCOPE_ROLE_REJECTED']
  * ```
  */
-export function lintRoles(roles: readonly ReviewRole[], components: readonly Component[] = []): Diagnostic[] {
-  const withAttributes = roles.filter((r) => Object.keys(r.attributes).length > 0)
-  const out: Diagnostic[] = [...lintCondaStoreRoles(withAttributes), ...lintJupyterHubRoles(withAttributes)]
-  for (const component of components) out.push(...component.lint(withAttributes))
-  return out
+export function lintRoles(roles: readonly ReviewRole[], components: readonly Component[] | ComponentRegistry = []): Diagnostic[] {
+  const registry = Array.isArray(components) ? createRegistry({}, { components: components as readonly Component[] }) : (components as ComponentRegistry)
+  return registry.lint(roles)
 }
 
 /**
@@ -358,9 +279,8 @@ export function accessMatrix(input: ReviewInput, options: AccessMatrixOptions = 
   if (input === null || typeof input !== 'object' || !Array.isArray(input.principals)) {
     throw new InvalidOptionsError('input.principals', 'must be an array of principals')
   }
-  validateOptions(options)
-  const policy = options.workspacePolicy ?? workspaceApiPolicy()
-  const users = input.principals.map((p) => computeUserAccess(p, options, policy))
-  const diagnostics = input.roles ? lintRoles(input.roles, options.components ?? []) : []
+  const registry = registryOf(options)
+  const users = input.principals.map((p) => computeUserAccess(p, options, registry))
+  const diagnostics = input.roles ? registry.lint(input.roles) : []
   return { users, diagnostics }
 }

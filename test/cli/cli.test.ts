@@ -145,8 +145,21 @@ describe('bad input: one line naming the problem, exit 2, no stack trace', () =>
   it('invalid realm JSON', () => bad(['resolve', '--realm', tempFile('bad.json', '{ nope'), '--user', 'alice'], /not valid JSON/))
   it('a realm export of the wrong shape', () => bad(['resolve', '--realm', tempFile('shape.json', '{"realm":"x","users":[{"username":1}]}'), '--user', 'a'], /users\.0\.username/))
   it('unknown user', () => bad(['resolve', '--user', 'mallory'], /User "mallory" not found.*KEYCLOAK_USER_NOT_FOUND/))
-  it('unknown component', () => bad(['check', '--user', 'alice', '--component', 'nope', 'build', 'x'], /unknown component "nope"/))
+  it('unknown component', () => bad(['check', '--user', 'alice', '--component', 'nope', 'build', 'x'], /unknown component "nope" \(valid: conda-store, jupyterhub, shared-directory, jupyterlab-profiles, workspaces\)/))
   it('an invalid JupyterHub scope', () => bad(['check', '--user', 'alice', '--jupyterhub', 'read:uers'], /read:uers/))
+  it('unknown names are usage errors listing the valid names, on check and explain alike', () => {
+    for (const command of ['check', 'explain']) {
+      bad([command, '--user', 'alice', '--conda-store', 'environment::reed', 'ml/torch'], /unknown conda-store permission "environment::reed" \(valid: build::cancel, .*environment::read, .*\) \[ERR_UNKNOWN_NAME\]/)
+      bad([command, '--user', 'alice', '--jupyterhub', 'read:uers'], /unknown JupyterHub scope "read:uers".*\(valid: .*read:users, .*\[ERR_UNKNOWN_NAME\]/)
+      bad([command, '--user', 'alice', '--route', 'GETT', '/workspaces/ws-alpha'], /unknown HTTP method "GETT" \(valid: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT\)/)
+      bad([command, '--user', 'alice', '--component', 'workspaces', 'FETCH', '/workspaces/ws-alpha'], /unknown HTTP method "FETCH"/)
+      bad([command, '--user', 'alice', '--component', 'shared-directory', 'read', '/shared/ml'], /unknown action of component shared-directory "read" \(valid: write\)/)
+    }
+    const defs = tempFile('components.json', JSON.stringify([{ name: 'binderhub', actions: ['build', 'launch'], resourceKind: 'repo', clients: ['binderhub'] }]))
+    bad(['check', '--realm', 'examples/binderhub/realm.json', '--components', defs, '--user', 'alice', '--component', 'binderhub', 'deploy', 'x'], /unknown action of component binderhub "deploy" \(valid: build, launch\)/)
+    // A real method in lower case is the method.
+    expect(cli(['check', '--user', 'bob', '--route', 'get', '/workspaces/ws-alpha']).status).toBe(0)
+  })
   it('malformed flags', () => {
     bad(['resolve', '--user'], /argument missing/)
     bad(['resolve', '--bogus', '--user', 'a'], /unknown option '--bogus'/)

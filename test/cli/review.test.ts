@@ -151,3 +151,48 @@ describe('diff (built binary): a CI gate', () => {
     expect(readFileSync(out, 'utf8')).toContain('user alice added to group /projects/ml')
   })
 })
+
+describe('report and diff use the same registry settings as check', () => {
+  const COLLAB = 'examples/jupyterhub-collaboration/realm.json'
+  const scopes = tempFile('scopes.json', JSON.stringify({ 'custom:rtc:write': { description: 'Edit shared notebooks' } }))
+  const hubGrants = (out: any, user: string) => out.users.find((u: any) => u.user === user).grants.filter((g: any) => g.component === 'jupyterhub').map((g: any) => g.resource).sort()
+
+  it('report --custom-scopes: the role using a custom scope is valid, its scopes are granted, as check says', () => {
+    const without = cli(['report', '--realm', COLLAB, '--users', 'bob']).json()
+    const withScopes = cli(['report', '--realm', COLLAB, '--users', 'bob', '--custom-scopes', scopes]).json()
+    expect(hubGrants(without, 'bob')).not.toContain('custom:rtc:write!group=/projects/ml')
+    expect(without.diagnostics.map((d: any) => d.code)).toContain('JUPYTERHUB_ROLE_SCOPES_REJECTED')
+    expect(hubGrants(withScopes, 'bob')).toEqual(expect.arrayContaining(['access:servers!group=/projects/ml', 'custom:rtc:write!group=/projects/ml']))
+    expect(withScopes.diagnostics.map((d: any) => d.code)).not.toContain('JUPYTERHUB_ROLE_SCOPES_REJECTED')
+    expect(hubGrants(withScopes, 'bob')).toEqual(cli(['resolve', '--realm', COLLAB, '--user', 'bob', '--custom-scopes', scopes, '--json']).json().components.jupyterhub.scopes)
+    // The same registry decides `check` on another user's server through the group filter.
+    expect(cli(['check', '--realm', COLLAB, '--custom-scopes', scopes, '--user', 'bob', '--jupyterhub', 'custom:rtc:write', '--resource', 'server=carol/']).status).toBe(0)
+    expect(cli(['check', '--realm', COLLAB, '--custom-scopes', scopes, '--user', 'bob', '--jupyterhub', 'custom:rtc:write', '--resource', 'server=alice/']).status).toBe(1)
+  })
+
+  it('report --jupyterhub-version 6: `servers` holds start:servers, as resolve says', () => {
+    const v5 = cli(['report', '--users', 'alice']).json()
+    const v6 = cli(['report', '--users', 'alice', '--jupyterhub-version', '6']).json()
+    expect(hubGrants(v5, 'alice')).not.toContain('start:servers!user=alice')
+    expect(hubGrants(v6, 'alice')).toContain('start:servers!user=alice')
+    expect(hubGrants(v6, 'alice')).toEqual(cli(['resolve', '--user', 'alice', '--jupyterhub-version', '6', '--json']).json().components.jupyterhub.scopes)
+    expect(cli(['report', '--jupyterhub-version', '7']).status).toBe(2)
+    expect(cli(['diff', REALM, REALM, '--jupyterhub-version', '7']).status).toBe(2)
+  })
+
+  it('diff --custom-scopes and --jupyterhub-version compare under those settings', () => {
+    const collab = JSON.parse(readFileSync(COLLAB, 'utf8'))
+    const before = JSON.parse(JSON.stringify(collab))
+    before.users.find((u: any) => u.username === 'carol').groups = ['/analyst']
+    const old = tempFile('collab-old.json', JSON.stringify(before))
+    const gained = (args: string[]) =>
+      cli(['diff', old, COLLAB, '--users', 'carol', '--json', ...args]).json().changes.filter((c: any) => c.component === 'jupyterhub').map((c: any) => c.resource)
+    expect(gained([])).not.toContain('custom:rtc:write!group=/projects/ml')
+    expect(gained(['--custom-scopes', scopes])).toEqual(expect.arrayContaining(['access:servers!group=/projects/ml', 'custom:rtc:write!group=/projects/ml']))
+    // bob joins /analyst and may log in to JupyterHub: under 6, his `servers` also holds start:servers.
+    const next = realmFile((r) => (r.users.find((u: any) => u.username === 'bob').groups = ['/projects/ml', '/analyst']))
+    const resources = (args: string[]) => cli(['diff', REALM, next, '--users', 'bob', '--json', ...args]).json().changes.map((c: any) => c.resource)
+    expect(resources([])).not.toContain('start:servers!user=bob')
+    expect(resources(['--jupyterhub-version', '6'])).toContain('start:servers!user=bob')
+  })
+})

@@ -61,7 +61,7 @@ describe('serve: the HTTP decision mode over real HTTP on 127.0.0.1', () => {
     await expectError(await get('/v1/users/mallory/principal'), 404, 'KEYCLOAK_USER_NOT_FOUND')
     await expectError(await post('/v1/check', '{ nope'), 400, 'INVALID_JSON')
     await expectError(await post('/v1/check', { user: 'bob' }), 400, 'ERR_INVALID_INPUT')
-    await expectError(await post('/v1/check', { user: 'bob', component: { name: 'nope', action: 'a', resource: 'r' } }), 400, 'ERR_CLI_USAGE')
+    await expectError(await post('/v1/check', { user: 'bob', component: { name: 'nope', action: 'a', resource: 'r' } }), 400, 'ERR_UNKNOWN_NAME')
     await expectError(await fetch(`${serve.url}/v1/check`, { method: 'POST', body: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
     await expectError(await get('/v1/check'), 405, 'METHOD_NOT_ALLOWED')
     await expectError(await get('/nope'), 404, 'NOT_FOUND')

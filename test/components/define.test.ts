@@ -81,9 +81,10 @@ describe('defineComponent', () => {
     expect(datasets.check(p, 'read', 'a/1').allowed).toBe(true)
   })
 
-  it('denies unknown actions with their own reason', () => {
+  it('an unknown action is a usage error naming the valid actions, not a denial', () => {
     const p = principal([{ client: 'data', name: 'a', attributes: items('read!path=*') }])
-    expect(datasets.check(p, 'delete' as 'read', 'x').reason).toBe('UNKNOWN_ACTION')
+    expect(() => datasets.check(p, 'delete' as 'read', 'x')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_NAME', given: 'delete', known: datasets.actions }))
+    expect(() => datasets.filter(p, 'delete' as 'read', ['x'])).toThrow(/unknown action of component .* "delete" \(valid: /)
   })
 
   it('accepts a custom parser and matcher', () => {

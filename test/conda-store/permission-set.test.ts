@@ -94,7 +94,9 @@ describe('explain and the permission response', () => {
     expect(no).toMatchObject({ allowed: false, reason: 'PERMISSION_NOT_GRANTED' })
     expect(no.trace.at(-1)).toEqual({ kind: 'missing', label: 'environment::delete' })
     expect(perms.check('environment::read', 'bob/x').reason).toBe('NO_MATCHING_BINDING')
-    expect(perms.check('nope' as never, 'bob/x').reason).toBe('UNKNOWN_PERMISSION')
+    // A typo is a usage error with the valid names, never a denial.
+    expect(() => perms.check('environment::reed' as never, 'bob/x')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_NAME', given: 'environment::reed' }))
+    expect(() => perms.can('environment::reed' as never, 'bob/x')).toThrow(/unknown conda-store permission "environment::reed" \(valid: build::cancel, .*environment::read/)
   })
   it('toPermissionResponse has conda-store shape, with Python isoformat expiry', () => {
     const perms = CondaStorePermissions.create({ ...token({ 'alice/*': ['admin'], 'global/*': [] }), expiresAt: Date.UTC(2026, 0, 2) })

@@ -2,23 +2,16 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionsError } from '../../src/core/errors.js'
 import { RealmExportSource } from '../../src/keycloak/index.js'
-import { defineComponent } from '../../src/components/index.js'
-import { Engine } from '../../src/cli/engine.js'
-import type { CliSource } from '../../src/cli/sources.js'
+import { createRegistry, defineComponent } from '../../src/components/index.js'
 import { accessMatrix, lintRoles, matrixColumn, renderAccessReport, scopeHighlight, userAccess, type AccessMatrix, type ReviewInput } from '../../src/review/index.js'
 import { generateEnvironments, generateRealm } from './generate-realm.js'
 
-const ENVS_FILE = 'examples/realm/example-environments.json'
-const exampleEnvironments = JSON.parse(readFileSync(ENVS_FILE, 'utf8')).data.map((e: any) => ({ namespace: e.namespace.name, name: e.name }))
+const exampleEnvironments = JSON.parse(readFileSync('examples/realm/example-environments.json', 'utf8')).data.map((e: any) => ({ namespace: e.namespace.name, name: e.name }))
 
 const binderhub = defineComponent({ name: 'binderhub', actions: ['build', 'launch'], resourceKind: 'repo', clients: ['binderhub'] })
 
 function inputOf(source: RealmExportSource): ReviewInput {
   return { principals: source.usernames().map((u) => source.resolveSync(u)), roles: source.roles() }
-}
-
-function cliSource(source: RealmExportSource): CliSource {
-  return { description: 'test', source, realmExport: source }
 }
 
 /** The level a binding's roles give, written independently of the library: highest of admin > developer (= editor) > viewer. */
@@ -32,14 +25,14 @@ function expectedCondaLevel(roles: string[]): string {
 
 const byComponent = (grants: AccessMatrix['users'][number]['grants'], component: string) => grants.filter((g) => g.component === component)
 
-/** Compares every user's report row with `resolve` (Engine.resolveJson) and `envs` (Engine.environmentsJson). */
+/** Compares every user's report row with the registry's `resolve` view and `environments` answer (what `resolve` and `envs` print). */
 async function expectSameAsResolve(source: RealmExportSource, options: { environments?: boolean; components?: boolean } = {}) {
   const components = options.components ? [binderhub] : []
-  const engine = new Engine({ source: cliSource(source), components, ...(options.environments ? { environments: { file: ENVS_FILE } } : {}) })
+  const registry = createRegistry({}, { components })
   const matrix = accessMatrix(inputOf(source), { components, ...(options.environments ? { environments: exampleEnvironments } : {}) })
   expect(matrix.users.map((u) => u.user)).toEqual(source.usernames())
   for (const row of matrix.users) {
-    const resolved = await engine.resolveJson(row.user)
+    const resolved = registry.resolve(source.resolveSync(row.user))
     const c = resolved.components as any
     const conda = byComponent(row.grants, 'conda-store')
     expect(Object.fromEntries(conda.map((g) => [g.resource, g.level])), row.user).toEqual(
@@ -58,7 +51,7 @@ async function expectSameAsResolve(source: RealmExportSource, options: { environ
       )
     }
     if (options.environments) {
-      const envs = await engine.environmentsJson(row.user)
+      const envs = registry.environments(source.resolveSync(row.user), exampleEnvironments)
       expect(byComponent(row.grants, 'conda-store-environments').map((g) => g.resource), row.user).toEqual(envs.environments!.map((e) => `${e.namespace}/${e.name}`))
     }
     for (const g of row.grants) {
@@ -66,7 +59,7 @@ async function expectSameAsResolve(source: RealmExportSource, options: { environ
       for (const chain of g.via) expect(chain.startsWith(`${row.user} → `)).toBe(true)
     }
   }
-  expect(matrix.diagnostics).toEqual(await engine.lint())
+  expect(matrix.diagnostics).toEqual(registry.lint(source.roles()))
   return matrix
 }
 
