@@ -40,7 +40,7 @@ describe('a custom component from --components appears on every surface', () => 
     expect(check('ida', 'write', 'curated/x').json()).toMatchObject({ allowed: true })
     const explain = cli(['explain', '--realm', after, '--components', definitions, '--user', 'jon', '--component', 'datasets', 'read', 'raw/2026'])
     expect(explain.status).toBe(0)
-    expect(explain.stdout).toMatch(/user jon\n\s+└─ group \/readers\n\s+└─ role data-api:raw-readers\n\s+└─ item "read!path=raw\/\*"/)
+    expect(explain.stdout).toMatch(/user jon\n\s*└─ group \/readers\n\s+└─ role data-api\/raw-readers\n\s+└─ item read!path=raw\/\*\n\s+└─ grant read raw\/\*\n\s+└─ resource raw\/2026/)
     // Without the definitions the component does not exist: a usage error.
     expect(cli(['check', '--realm', after, '--user', 'jon', '--component', 'datasets', 'read', 'raw/2026']).status).toBe(2)
   })
