@@ -154,6 +154,9 @@ export const run: Scenario = async ({ quick }) => {
       scenario: 'memory: cached principal (realm export)',
       size: `${principals} principals (max ${principals})`,
       ours: await insertTime(f.cache, sample),
+      target: 'memory per cached principal ≤ 3 KB',
+      met: f.bytesPerEntry <= 3 * 1024,
+      measured: `${(f.bytesPerEntry / 1024).toFixed(1)} KB`,
       notes:
         `${Math.round(f.bytesPerEntry)} bytes/principal incl. key and cache bookkeeping (${mib(f.atMax)} for ${principals}); ` +
         `users ${users.join('/')} cycled; ${boundNote(f, principals)}`,
@@ -173,6 +176,9 @@ export const run: Scenario = async ({ quick }) => {
       scenario: 'memory: cached principal (token claims)',
       size: `${principals} principals (max ${principals})`,
       ours: await insertTime(f.cache, sample),
+      target: 'memory per cached principal ≤ 3 KB',
+      met: f.bytesPerEntry <= 3 * 1024,
+      measured: `${(f.bytesPerEntry / 1024).toFixed(1)} KB`,
       notes:
         `${Math.round(f.bytesPerEntry)} bytes/principal incl. the retained claims (${roles} roles, ${sample.groups.length} groups, ` +
         `${claimsText(0).length} B of claims JSON each; ${mib(f.atMax)} for ${principals}); ${boundNote(f, principals)}`,

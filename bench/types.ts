@@ -12,6 +12,12 @@ export interface BenchResult {
   /** comparison median / ours median (> 1 means ours is faster) */
   ratio?: number
   notes?: string
+  /** The issue-15 target this row is judged against, in words (e.g. `ours ≤ 1.5× bare lookup`). */
+  target?: string
+  /** Whether the measured figure meets `target` (set only together with `target`). */
+  met?: boolean
+  /** For the README's short table: the figure the target is about, in words (e.g. `1.8× bare`). */
+  measured?: string
 }
 
 export interface Measurement {
