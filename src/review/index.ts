@@ -39,3 +39,13 @@ export { chainLine, chainsJson, htmlEscape, renderChainHtml, renderChainMarkdown
 export type { ChainTextOptions } from './chain-render.js'
 export { accessReportJson, matrixColumn, renderAccessDiff, renderAccessReport } from './render.js'
 export type { DiffFormat, ReportFormat, ReportOptions } from './render.js'
+export {
+  ExpectationsInvalidError,
+  expectationsJsonSchema,
+  expectationsSchema,
+  parseExpectations,
+  renderExpectationsJUnit,
+  renderExpectationsText,
+  runExpectations,
+} from './expectations.js'
+export type { CaseResult, ExpectationCase, ExpectationOutcome, Expectations, ExpectationsInput, ExpectationsReport } from './expectations.js'

@@ -74,7 +74,7 @@ describe('layerConfig', () => {
 describe('JSON Schema', () => {
   const published = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../config.schema.json'), 'utf8'))
 
-  it('the published config.schema.json is the one derived from the zod schema (regenerate: npm run config-schema)', () => {
+  it('the published config.schema.json is the one derived from the zod schema (regenerate: npm run schemas)', () => {
     expect(published).toEqual(configJsonSchema())
   })
 
