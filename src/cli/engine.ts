@@ -155,6 +155,11 @@ export class Engine {
     this.registry = registryFor(options.source, options.settings ?? {})
   }
 
+  /** The source the engine answers from. */
+  get source(): CliSource {
+    return this.#source
+  }
+
   /** The source's description, e.g. `bundled example realm`. */
   get description(): string {
     return this.#source.description

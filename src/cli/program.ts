@@ -294,6 +294,18 @@ export function buildProgram(): Command {
       process.exitCode = await runDiff(files, flags)
     })
 
+  addSourceOptions(
+    command('test')
+      .description('permission tests for realm-as-code: every case of the expectations files (YAML or JSON) decided like check; exit 0 all pass, 1 some fail, 2 input error')
+      .argument('<files...>', 'expectations files (see examples/permission-tests/access.yaml)')
+      .option('--format <format>', 'text | junit | json', 'text')
+      .option('--json', 'same as --format json: { source, files: [{ file, cases, passed, failed }], passed, failed }')
+      .option('--out <file>', 'write the results to a file instead of stdout'),
+  ).action(async (files: string[], flags: CommonFlags & import('./test-command.js').TestFlags) => {
+    const { runTest } = await import('./test-command.js')
+    process.exitCode = await runTest(files, flags, await openEngine(flags))
+  })
+
   return program
 }
 

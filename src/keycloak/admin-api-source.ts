@@ -143,6 +143,7 @@ export interface AdminSelfCheckReport {
 
 /** The realm-management roles without which the Admin API looks like an empty realm (view-realm: realm roles, for the catalogue). */
 const REQUIRED_RIGHTS = ['view-users', 'view-clients', 'view-realm'] as const
+const USER_PAGE = 100
 const SOURCE = 'admin-api'
 const NOT_FOUND_HINT = 'if the user exists, the service account may lack realm-management view-users: users it may not view are invisible'
 /** A catalogue miss refetches the catalogue at most this often, so an unresolvable reference cannot multiply requests. */
@@ -302,6 +303,44 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
       options?.signal,
     )
     return withOrigin(answer.principal, { cached: answer.tier !== 'source', stale: answer.stale, tier: answer.tier })
+  }
+
+  /**
+   * Every user account of the realm, by username (sorted), read page by page from the Admin API
+   * (`GET /users?briefRepresentation=true`; 1 request per 100 users, never cached: a permission test
+   * over "every user" must see accounts created a second ago). Keycloak leaves service-account users
+   * out of this listing; {@link RealmExportSource.usernames} lists them, so callers comparing the two
+   * drop the `service-account-` names Keycloak reserves for them.
+   *
+   * @example
+   * ```ts
+   * for (const username of await source.usernames()) console.log(username)
+   * ```
+   */
+  async usernames(options?: ResolveOptions): Promise<string[]> {
+    const kc = await this.#client()
+    const out: string[] = []
+    for (let first = 0; ; first += USER_PAGE) {
+      const page = await abortable(
+        this.#call('users listing', 'view-users', () => kc.users.find({ first, max: USER_PAGE, briefRepresentation: true })),
+        options?.signal,
+      )
+      for (const user of page) if (typeof user.username === 'string') out.push(user.username.toLowerCase())
+      if (page.length < USER_PAGE) break
+    }
+    return out.sort()
+  }
+
+  /**
+   * Every group's full path in the realm (sorted), from the cached realm catalogue.
+   *
+   * @example
+   * ```ts
+   * await source.groupPaths() // ['/admin', '/analyst', '/developer', '/projects', '/projects/ml']
+   * ```
+   */
+  async groupPaths(): Promise<string[]> {
+    return (await this.#getCatalogue()).groupPaths()
   }
 
   /**

@@ -113,6 +113,11 @@ export class RealmCatalogue {
     return this.#groups.has(path)
   }
 
+  /** Every group's full path, sorted. */
+  groupPaths(): string[] {
+    return [...this.#groups.keys()].sort(compareText)
+  }
+
   /** Every role of the client, name → attributes; undefined for an unknown client. */
   clientRoles(clientId: string): ReadonlyMap<string, RoleAttributes> | undefined {
     if (!this.clients.has(clientId)) return undefined
