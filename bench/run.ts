@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ run: Scenario }>> = {
   memory: () => import('./memory.js'),
   review: () => import('./review.js'),
   adversarial: () => import('./adversarial.js'),
+  expectations: () => import('./expectations.js'),
   serve: () => import('./serve.js'),
   startup: () => import('./startup.js'),
 }
