@@ -111,7 +111,32 @@ export function expectationsJsonSchema(): Record<string, unknown> {
  * const c: ExpectationCase = { name: 'only admins manage users', outside: '/admin', jupyterhub: 'admin:users', expect: 'deny' }
  * ```
  */
-export type ExpectationCase = z.infer<typeof caseSchema>
+export interface ExpectationCase {
+  readonly name?: string | undefined
+  /** Who: exactly one of `user`, `users`, `members` (a group and its subgroups), `outside` (not in a group), `everyone`. */
+  readonly user?: string | undefined
+  readonly users?: string[] | undefined
+  readonly members?: string | undefined
+  readonly outside?: string | undefined
+  readonly everyone?: true | undefined
+  /** Users left out of a quantified case. */
+  readonly except?: string[] | undefined
+  /** The check: exactly one of these, written as the CLI writes it. */
+  readonly route?: string | undefined
+  readonly condaStore?: string | undefined
+  readonly jupyterhub?: string | undefined
+  /** With `jupyterhub`: the resource, e.g. `user=alice`. */
+  readonly resource?: string | undefined
+  readonly component?: string | undefined
+  readonly expect: 'allow' | 'deny'
+  /** The reason code the decision must carry, when given. */
+  readonly reason?: string | undefined
+}
+
+// The schema and the interface describe the same object: a drift is a compile error.
+type SchemaCase = z.infer<typeof caseSchema>
+const sameShape: [SchemaCase, ExpectationCase] extends [ExpectationCase, SchemaCase] ? true : never = true
+void sameShape
 
 /**
  * A parsed expectations file: its cases, each with the line it starts on.
