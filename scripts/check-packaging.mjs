@@ -58,6 +58,14 @@ const markers = {
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json')
 for (const subpath of subpaths) {
   const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`
+  if (subpath.endsWith('.json')) {
+    // A published JSON Schema: it resolves from both module systems and is a schema.
+    const probe = `if (typeof m.$schema !== 'string' || m.type !== 'object') throw new Error('not a JSON Schema')`
+    check(`require('${specifier}')`, () => run('node', ['-e', `const m = require(${JSON.stringify(specifier)}); ${probe}`], consumer))
+    check(`import('${specifier}', { with: { type: 'json' } })`, () =>
+      run('node', ['--input-type=module', '-e', `const m = (await import(${JSON.stringify(specifier)}, { with: { type: 'json' } })).default; ${probe}`], consumer))
+    continue
+  }
   const marker = markers[subpath]
   if (!marker) {
     check(`a marker export is declared for ${specifier}`, () => {
