@@ -14,7 +14,7 @@
  *   - a bare `§N` with no spec file cited before it in the source file (`UNANCHORED_SECTION`;
  *     `RFC 6749 §2.3.1` and other standards' sections are not citations);
  *   - a comment pointing outside the repository at the read-only reference (`../shared`,
- *     `/work/shared`) (`OUTSIDE_REPOSITORY`);
+ *     or the absolute path of the shared folder on a development machine) (`OUTSIDE_REPOSITORY`);
  *   - with --require-prefix: a citation without the `docs/semantics/` prefix (`NO_PREFIX`).
  *
  *   node scripts/check-citations.mjs                       # src/ and test/ of this repository
