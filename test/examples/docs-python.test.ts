@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from '../cli/helpers.js'
 import { startServe, type ServeProcess } from '../cli/serve-process.js'
 import { ROOT } from './run-example.js'
 
@@ -45,7 +46,7 @@ import asyncio, json, logging, sys
 from types import SimpleNamespace as NS
 from tornado import web
 log = logging.getLogger("hub")
-c = NS(KubeSpawner=NS(), Launcher=NS())
+c = NS(Spawner=NS(), Launcher=NS())
 hub, binder = {"c": c}, {"c": c}
 exec(open("jupyterhub_config.py").read(), hub)
 exec(open("binderhub_config.py").read(), binder)
@@ -62,10 +63,11 @@ async def outcome(coro):
 async def main():
     out = {}
     spawner = NS(user=NS(name="alice"), environment={}, log=log)
-    out["spawn alice"] = await outcome(c.KubeSpawner.pre_spawn_hook(spawner))
+    out["spawn alice"] = await outcome(c.Spawner.pre_spawn_hook(spawner))
     out["alice envs"] = json.loads(spawner.environment.get("CONDA_STORE_ENVIRONMENTS", "null"))
+    out["alice profiles"] = json.loads(spawner.environment.get("JUPYTERLAB_PROFILES", "null"))
     nobody = NS(user=NS(name="nobody"), environment={}, log=log)
-    out["spawn nobody"] = await outcome(c.KubeSpawner.pre_spawn_hook(nobody))
+    out["spawn nobody"] = await outcome(c.Spawner.pre_spawn_hook(nobody))
     out["nobody envs"] = nobody.environment.get("CONDA_STORE_ENVIRONMENTS")
     out["build team/proj"] = await outcome(binder["pre_build_hook"]("alice", "https://gitlab.example.com/team/proj.git", log))
     out["build team/sub/proj"] = await outcome(binder["pre_build_hook"]("alice", "https://gitlab.example.com/team/sub/proj", log))
@@ -76,13 +78,17 @@ async def main():
 asyncio.run(main())
 `
 
-function pythonBlocks(): string[] {
+/** The python blocks of docs/python.md, keyed by the file their first line names (`# jupyterhub_config.py`). */
+function pythonBlocks(): Record<string, string> {
   const doc = readFileSync(resolve(ROOT, 'docs/python.md'), 'utf8')
-  return [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!)
+  const named = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => [/^# ([\w.-]+\.py)\b/.exec(m[1]!)?.[1], m[1]!] as const)
+  return Object.fromEntries(named.filter(([name]) => name !== undefined))
 }
 
 describe.skipIf(!python)('docs/python.md against serve', () => {
   let serve: ServeProcess
+  // The spawn hook asks about JupyterHub users: the bundled example realm (the BinderHub realm's users are all refused).
+  let exampleServe: ServeProcess
   let dir: string
   beforeAll(async () => {
     serve = await startServe(
@@ -93,8 +99,9 @@ describe.skipIf(!python)('docs/python.md against serve', () => {
       ],
       { KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'docs-test-token' },
     )
+    exampleServe = await startServe(['--environments', resolve(ROOT, 'examples/realm/example-environments.json')], { KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'docs-test-token' })
     dir = mkdtempSync(join(tmpdir(), 'kp-docs-python-'))
-    const [client, hub, binder] = pythonBlocks()
+    const { 'keycloak_permissions_client.py': client, 'jupyterhub_config.py': hub, 'binderhub_config.py': binder } = pythonBlocks()
     mkdirSync(join(dir, 'tornado'))
     writeFileSync(join(dir, 'tornado', '__init__.py'), '')
     writeFileSync(join(dir, 'tornado', 'httpclient.py'), TORNADO_HTTPCLIENT)
@@ -104,7 +111,10 @@ describe.skipIf(!python)('docs/python.md against serve', () => {
     writeFileSync(join(dir, 'binderhub_config.py'), binder!)
     writeFileSync(join(dir, 'driver.py'), DRIVER)
   })
-  afterAll(() => serve?.stop())
+  afterAll(async () => {
+    await serve?.stop()
+    await exampleServe?.stop()
+  })
 
   const runDriver = (env: Record<string, string>) => {
     const res = spawnSync('python3', ['driver.py'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: dir, ...env }, timeout: 60_000 })
@@ -112,15 +122,24 @@ describe.skipIf(!python)('docs/python.md against serve', () => {
     return JSON.parse(res.stdout)
   }
 
-  it('the docs have the three snippets: the client, the KubeSpawner hook, the BinderHub hooks', () => {
-    expect(pythonBlocks()).toHaveLength(3)
+  it('the docs have the snippets: the client, the spawn hook, the BinderHub hooks', () => {
+    expect(Object.keys(pythonBlocks())).toEqual(expect.arrayContaining(['keycloak_permissions_client.py', 'jupyterhub_config.py', 'binderhub_config.py']))
   })
 
   it('spawn gets the environments, unknown users and denied repositories are refused', () => {
     const out = runDriver({ KEYCLOAK_PERMISSIONS_URL: serve.url, KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'docs-test-token' })
-    expect(out['spawn alice']).toBe('ok')
-    expect(out['alice envs']).toEqual(['default/python-3.12', 'filesystem/base', 'nebari-git/dask', 'nebari-git/pytorch', 'alice/scratch'])
-    expect(out['spawn nobody']).toMatch(/^PermissionUnavailable: GET \/v1\/users\/nobody\/environments: HTTP 404/)
+    expect(out['spawn alice']).toBe('HTTPError 403: alice may not start a server (SCOPE_NOT_HELD)')
+    expect(out['alice envs']).toBeNull()
+    const spawn = runDriver({ KEYCLOAK_PERMISSIONS_URL: exampleServe.url, KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'docs-test-token' })
+    expect(spawn['spawn alice']).toBe('ok')
+    // The same answer as the CLI on the same realm and environment page.
+    const envs = cli(['envs', '--environments', resolve(ROOT, 'examples/realm/example-environments.json'), '--user', 'alice', '--json']).json()
+    expect(spawn['alice envs']).toEqual(envs.environments.map((e: { namespace: string; name: string }) => `${e.namespace}/${e.name}`))
+    expect(spawn['alice envs'].length).toBeGreaterThan(0)
+    expect(spawn['alice profiles']).toEqual(cli(['resolve', '--user', 'alice', '--json']).json().components['jupyterlab-profiles'].profiles)
+    // An unknown user is no decision (404): refused, and nothing is set.
+    expect(spawn['spawn nobody']).toBe('HTTPError 503: Permission service unavailable; try again later')
+    expect(spawn['nobody envs']).toBeNull()
     expect(out['nobody envs']).toBeNull()
     expect(out['build team/proj']).toBe('ok')
     expect(out['build team/sub/proj']).toBe('HTTPError 403: You may not build gitlab.example.com/team/sub/proj (NO_GRANT)')
@@ -130,11 +149,12 @@ describe.skipIf(!python)('docs/python.md against serve', () => {
 
   it('fails closed: a wrong caller token or an unreachable service refuses everything', () => {
     const wrong = runDriver({ KEYCLOAK_PERMISSIONS_URL: serve.url, KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'not-the-token' })
-    expect(wrong['spawn alice']).toMatch(/HTTP 401/)
+    expect(wrong['spawn alice']).toBe('HTTPError 503: Permission service unavailable; try again later')
     expect(wrong['alice envs']).toBeNull()
     expect(wrong['build team/proj']).toBe('HTTPError 503: Permission service unavailable; try again later')
     const down = runDriver({ KEYCLOAK_PERMISSIONS_URL: 'http://127.0.0.1:9', KEYCLOAK_PERMISSIONS_CALLER_TOKEN: 'docs-test-token' })
-    expect(down['spawn alice']).toMatch(/^PermissionUnavailable: GET \/v1\/users\/alice\/environments: /)
+    expect(down['spawn alice']).toBe('HTTPError 503: Permission service unavailable; try again later')
+    expect(down['alice envs']).toBeNull()
     expect(down['launch demos/intro']).toBe('HTTPError 503: Permission service unavailable; try again later')
   })
 })
