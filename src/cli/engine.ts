@@ -160,6 +160,15 @@ export class Engine {
     return this.#source
   }
 
+  /**
+   * Whether every answer depends on the question alone for the engine's life: a realm export (read
+   * once, never reloaded) and no environment list or one from a file (read once). A live Keycloak, a
+   * token source or a conda-store URL (refreshed) make answers change; `serve` keeps answers only here.
+   */
+  get staticAnswers(): boolean {
+    return this.#source.realmExport !== undefined && this.#source.source === this.#source.realmExport && this.#source.tokens === undefined && (this.#environments === undefined || 'file' in this.#environments)
+  }
+
   /** The source's description, e.g. `bundled example realm`. */
   get description(): string {
     return this.#source.description

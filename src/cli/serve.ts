@@ -15,6 +15,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError, SourceUnavailableError, UserNotFoundError } from '../core/errors.js'
 import { stacPolicy, workspaceApiPolicy } from '../workspaces/presets.js'
@@ -24,8 +25,12 @@ import type { Engine } from './engine.js'
 import { createForwardAuth, FORWARD_AUTH_PREFIX, forwardedRequest } from './forward-auth.js'
 import { duplicatedHeader, HttpRequestError, jsonMediaTypeProblem } from './serve-http.js'
 
-/** What the server asks of the engine (an `Engine`; tests substitute their own). */
-export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'>
+/**
+ * What the server asks of the engine (an `Engine`; tests substitute their own). `staticAnswers`:
+ * `true` when every answer is a function of the request alone for the life of the server (a realm
+ * export and, if any, an environment file: nothing they read changes), so `serve` may keep answers.
+ */
+export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'> & { readonly staticAnswers?: boolean }
 
 /** Connection and request limits; every field has a default (see {@link DEFAULT_LIMITS}). */
 export interface ServeLimits {
@@ -142,30 +147,75 @@ const SINGLE_HEADERS: ReadonlySet<string> = new Set([
   'x-forwarded-proto',
 ])
 
+// How many answers of a static source `serve` keeps, and their bytes at most (keys included).
+const ANSWER_CACHE_ENTRIES = 10_000
+const ANSWER_CACHE_BYTES = 64 * 1024 * 1024
+// Longer questions (a user name, a check body) are answered but not kept.
+const MAX_CACHED_KEY = 4 * 1024
+
+function sendBytes(res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' })
+  res.end(body)
+}
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
   res.end(text)
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/** The request body as UTF-8 text, after the media type and size checks (415, 413, 400). */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const problem = jsonMediaTypeProblem(req.headers['content-type'])
-  if (problem !== undefined) throw new HttpRequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${problem}; send Content-Type: application/json`)
+  if (problem !== undefined) return Promise.reject(new HttpRequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${problem}; send Content-Type: application/json`))
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) throw new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
-  } catch {
-    throw new HttpRequestError(400, 'INVALID_JSON', 'request body is not valid UTF-8')
-  }
+  if (declared > limit) return Promise.reject(new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`))
+  // Plain listeners rather than `for await`: an async iterator per request costs more than the rest of a cached answer.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        reject(new HttpRequestError(413, 'BODY_TOO_LARGE', `request body over ${limit} bytes`))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      try {
+        resolve(UTF8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+      } catch {
+        reject(new HttpRequestError(400, 'INVALID_JSON', 'request body is not valid UTF-8'))
+      }
+    }
+    const onError = (err: Error) => {
+      cleanup()
+      reject(err)
+    }
+    const onClose = () => {
+      // The client went away before the end of the body (or Node timed the request out).
+      cleanup()
+      reject(new Error('request closed before its body was complete'))
+    }
+    const cleanup = () => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('close', onClose)
+    }
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', onError)
+    req.once('close', onClose)
+  })
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch {
@@ -225,6 +275,20 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
           ...(options.forwardAuth.realm !== undefined ? { realm: options.forwardAuth.realm } : {}),
         })
 
+  // Answers of a static source (engine.staticAnswers), kept as the bytes sent: the same question
+  // (endpoint and every input of it) gets the same bytes without resolving, deciding or serialising
+  // again. Bounded by entries and bytes; errors are never kept.
+  const answers =
+    engine.staticAnswers === true ? new LRUCache<string, Buffer>({ max: ANSWER_CACHE_ENTRIES, maxSize: ANSWER_CACHE_BYTES, sizeCalculation: (body, key) => body.length + key.length * 2 }) : undefined
+  const respond = async (res: ServerResponse, key: string | undefined, compute: () => Promise<unknown>): Promise<void> => {
+    let body = key === undefined ? undefined : answers!.get(key)
+    if (body === undefined) {
+      body = Buffer.from(JSON.stringify(await compute()))
+      if (key !== undefined) answers!.set(key, body)
+    }
+    sendBytes(res, 200, body)
+  }
+
   const servedBySocket = new WeakMap<Socket, number>()
   const server = createServer(
     {
@@ -274,13 +338,15 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
           }
           if (parts[3] === 'principal') return send(res, 200, await engine.resolveJson(user))
           if (parts[3] === 'environments') {
-            return send(res, 200, await engine.environmentsJson(user, { listed: url.searchParams.get('listed') === 'true' }))
+            const listed = url.searchParams.get('listed') === 'true'
+            return await respond(res, answers && user.length <= MAX_CACHED_KEY ? `envs\u0000${listed}\u0000${user}` : undefined, () => engine.environmentsJson(user, { listed }))
           }
         }
         if (url.pathname === '/v1/check') {
           if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
-          const body = await readJson(req, limits.maxBodyBytes)
-          return send(res, 200, await engine.checkJson(body))
+          const text = await readBody(req, limits.maxBodyBytes)
+          // The whole body is the question: the same bytes get the same answer from a static source.
+          return await respond(res, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => engine.checkJson(parseJson(text)))
         }
         throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
       } catch (err) {
@@ -291,6 +357,8 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
           const detail = err instanceof Error ? (status === 500 ? (err.stack ?? err.message) : err.message) : String(err)
           log(`keycloak-permissions serve: ${status} ${code} request ${id} ${req.method} ${JSON.stringify(target)}: ${detail}`)
         }
+        // A body refused part-way is not read further: close the connection after the answer.
+        if (status === 413) res.setHeader('connection', 'close')
         if (!res.headersSent) send(res, status, { error: { code, message, requestId: id } })
         else res.destroy()
       }
