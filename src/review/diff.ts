@@ -361,6 +361,17 @@ function causesOf(user: string, grants: readonly (AccessGrant | undefined)[], ch
   return strict.length > 0 ? strict : changes.filter((c) => touches(c, false))
 }
 
+/** Whether two rows hold the same grants at the same levels, in the same order (what the matrix produces for an unchanged user). */
+function sameGrants(a: readonly AccessGrant[], b: readonly AccessGrant[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x.component !== y.component || x.resource !== y.resource || x.level !== y.level) return false
+  }
+  return true
+}
+
 const grantKey = (g: { component: string; resource: string }) => `${g.component}\u0000${g.resource}`
 const diagnosticKey = (d: Diagnostic) => JSON.stringify([d.severity, d.code, d.message, d.subject.role ? formatRole(d.subject.role) : '', d.subject.attribute ?? '', d.subject.item ?? ''])
 
@@ -399,12 +410,29 @@ export function diffAccess(before: ReviewInput, after: ReviewInput, options: Dif
   const realm = mode === 'compare' ? found : found.filter((c) => !createdByKeycloak(c, fa, fb))
   const rowsBefore = new Map(mb.users.map((u) => [u.user, u]))
   const rowsAfter = new Map(ma.users.map((u) => [u.user, u]))
+  // Changes of one user (added or removed, memberships, direct roles) are indexed by user, so a diff
+  // where every user changed stays linear: each user looks at its own changes and the realm-wide ones.
+  const shared: RealmChange[] = []
+  const byUser = new Map<string, RealmChange[]>()
+  for (const c of realm) {
+    if (c.kind === 'user' || c.kind === 'membership' || c.kind === 'user-role') {
+      const list = byUser.get(c.user)
+      if (list) list.push(c)
+      else byUser.set(c.user, [c])
+    } else shared.push(c)
+  }
   const changes: AccessChange[] = []
   for (const user of sorted(new Set([...rowsBefore.keys(), ...rowsAfter.keys()]))) {
-    const old = new Map((rowsBefore.get(user)?.grants ?? []).map((g) => [grantKey(g), g]))
-    const now = new Map((rowsAfter.get(user)?.grants ?? []).map((g) => [grantKey(g), g]))
-    // A user's relevant changes are computed once; each grant then picks its own.
-    const mine = realm.filter((c) => c.kind !== 'user' || c.user === user)
+    const beforeRow = rowsBefore.get(user)
+    const afterRow = rowsAfter.get(user)
+    // The same grants at the same levels on both sides (the common case): nothing to compare further.
+    if (beforeRow && afterRow && sameGrants(beforeRow.grants, afterRow.grants)) continue
+    const old = new Map((beforeRow?.grants ?? []).map((g) => [grantKey(g), g]))
+    const now = new Map((afterRow?.grants ?? []).map((g) => [grantKey(g), g]))
+    // A user's relevant changes in the order found (changesBetween lists every per-user change before
+    // the realm-wide ones): its own, then the realm-wide ones.
+    const own = byUser.get(user)
+    const mine = own === undefined ? shared : [...own, ...shared]
     const push = (change: AccessChange['change'], x: AccessGrant | undefined, y: AccessGrant | undefined) => {
       const g = (x ?? y)!
       changes.push({

@@ -207,7 +207,7 @@ class GrantBuilder {
   readonly #out: AccessGrant[] = []
 
   add(component: string, kind: string, resource: string, level: string, found: readonly Chain[], highlight?: GrantHighlight): void {
-    const chains = uniqueChains(found)
+    const chains = found.length > 1 ? uniqueChains(found) : found
     const { groups, roles } = chainSubjects(chains)
     this.#out.push({ component, kind, resource, level, chains, via: chains.map(chainLine), ...(highlight ? { highlight } : {}), groups, roles })
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { chainKey, type Chain } from '../core/chain.js'
+import type { Chain } from '../core/chain.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError } from '../core/errors.js'
 import { htmlEscape, renderChainHtml, renderChainMarkdown, renderChainsText } from './chain-render.js'
@@ -174,12 +174,19 @@ interface HtmlData {
   /** [component index, label] */
   columns: [number, string][]
   users: string[]
-  /** Per user: [column, level, highlight (0 none, 1 admin, 2 unfiltered-share), resource, chain indexes]. */
+  /** Per user: [column, level, highlight (0 none, 1 admin, 2 unfiltered-share), resource, chain indexes (i: the user, then chains[i]; ~i: chains[i])]. */
   cells: [number, string, number, string, number[]][][]
-  /** Each distinct chain, rendered once by the HTML chain renderer (escaped). */
+  /** Each distinct chain after its user step (or, for a chain not led by the row's user, whole), rendered once by the HTML chain renderer (escaped). */
   chains: string[]
   diagnostics: { severity: string; code: string; message: string; role: string; fix: string }[]
   userDiagnostics: string[][]
+}
+
+/** A collision-free key of a chain's steps (each label length-prefixed), cheaper than JSON. */
+function stepsKey(steps: Chain): string {
+  let key = ''
+  for (const s of steps) key += `${s.kind}:${s.label.length}:${s.label}|`
+  return key
 }
 
 function htmlData(matrix: AccessMatrix, options: ReportOptions): HtmlData {
@@ -198,25 +205,30 @@ function htmlData(matrix: AccessMatrix, options: ReportOptions): HtmlData {
   }
   const columns = [...columnKeys.values()].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
   const columnIndex = new Map(columns.map(([c, label], i) => [`${componentNames[c]}\u0000${label}`, i]))
+  // Chains are interned without their leading user step (the row's user; the page draws it back), so
+  // a chain shared by many users is stored once and the page grows with the users' cells, not with
+  // users × chains. Index i: the row's user, then chains[i]; index ~i (negative): chains[i] as it is.
   const chains: string[] = []
   const chainIndex = new Map<string, number>()
-  const intern = (chain: Chain) => {
-    const key = chainKey(chain)
+  const internSteps = (steps: Chain) => {
+    const key = stepsKey(steps)
     let i = chainIndex.get(key)
     if (i === undefined) {
       i = chains.length
-      chains.push(renderChainHtml(chain))
+      chains.push(renderChainHtml(steps))
       chainIndex.set(key, i)
     }
     return i
   }
+  const intern = (user: string, chain: Chain) =>
+    chain.length > 1 && chain[0]!.kind === 'user' && chain[0]!.label === user ? internSteps(chain.slice(1)) : ~internSteps(chain)
   const cells = matrix.users.map((u) =>
     u.grants.map((g): [number, string, number, string, number[]] => [
       columnIndex.get(`${g.component}\u0000${matrixColumn(u.user, g)}`)!,
       g.level,
       g.highlight === 'admin' ? 1 : g.highlight === 'unfiltered-share' ? 2 : 0,
       g.resource,
-      g.chains.map(intern),
+      g.chains.map((c) => intern(u.user, c)),
     ]),
   )
   return {
@@ -314,7 +326,8 @@ table.addEventListener('click',function(e){var td=e.target.closest('td.g');if(!t
   if(selected)selected.classList.remove('sel');selected=td;td.classList.add('sel');
   var u=+td.parentNode.getAttribute('data-u'),k=+td.getAttribute('data-c'),c=byUser[u][k];
   var h=['<h2>'+esc(D.users[u])+' \\u2014 '+esc(D.components[D.columns[k][0]])+'</h2><p><b>resource</b> '+esc(c[3])+'<br><b>level</b> '+esc(c[1])+(c[2]===1?' (admin-level)':c[2]===2?' (unfiltered sharing)':'')+'</p><p><b>granted by</b></p><ol class="chains">'];
-  c[4].forEach(function(i){h.push('<li>'+D.chains[i]+'</li>')});h.push('</ol>');
+  var who='<span class="step" data-kind="user" title="user">'+esc(D.users[u])+'</span><span class="arrow"> \u2192 </span>';
+  c[4].forEach(function(i){h.push('<li>'+(i>=0?who+D.chains[i]:D.chains[~i])+'</li>')});h.push('</ol>');
   var ud=D.userDiagnostics[u];if(ud.length){h.push('<p><b>diagnostics of '+esc(D.users[u])+'</b></p><ul>');ud.forEach(function(d){h.push('<li>'+esc(d)+'</li>')});h.push('</ul>')}
   document.getElementById('details').innerHTML=h.join('');
 });

@@ -4,6 +4,7 @@ import type { Principal } from '../../src/core/principal.js'
 import { condaStorePermissionsFor } from '../../src/conda-store/index.js'
 import { jupyterhubPrincipal, sharedDirectories } from '../../src/jupyterhub/index.js'
 import { RealmExportSource } from '../../src/keycloak/index.js'
+import { generateRealm } from './generate-realm.js'
 import {
   accessMatrix,
   chainContext,
@@ -264,7 +265,26 @@ describe('one grant held by two paths: two separate paths, identical across text
     const data = JSON.parse(/<script type="application\/json" id="review-data">(.*?)<\/script>/su.exec(html)![1]!)
     const column = data.columns.findIndex((c: [number, string]) => data.components[c[0]] === 'conda-store' && c[1] === 'global/*')
     const cell = data.cells[0].find((c: unknown[]) => c[0] === column)
-    expect((cell[4] as number[]).map((i) => parseHtmlChain(data.chains[i]))).toEqual(want)
+    // Index i: the row's user, then chains[i] (the page draws the user step back); ~i: chains[i] whole.
+    const drawn = (i: number) => (i >= 0 ? [{ kind: 'user', label: 'dave' }, ...parseHtmlChain(data.chains[i])] : parseHtmlChain(data.chains[~i]))
+    expect((cell[4] as number[]).map(drawn)).toEqual(want)
+  })
+
+  it('the HTML stores a chain shared by many users once: its size grows with cells, not users × chains', () => {
+    const data = (users: number) => {
+      const source = new RealmExportSource(generateRealm({ users, groups: 10, namespaces: 20, workspaces: 10 }))
+      const html = renderAccessReport(accessMatrix({ principals: source.usernames().map((u) => source.resolveSync(u)) }), 'html')
+      return JSON.parse(/<script type="application\/json" id="review-data">(.*?)<\/script>/su.exec(html)![1]!)
+    }
+    const small = data(40)
+    const large = data(160)
+    const references = (d: { cells: [number, string, number, string, number[]][][] }) => d.cells.flat().reduce((n, c) => n + c[4].length, 0)
+    expect(references(large)).toBeGreaterThan(3 * references(small))
+    // Chains through groups and roles are shared by the users holding them; only the chains that name
+    // their user (the Nebari user namespace, JupyterHub's !user= scopes) are added per user. With the
+    // user step kept, every reference would be a chain of its own (growth 1.0 per reference).
+    expect(large.chains.length - small.chains.length).toBeLessThan(0.6 * (references(large) - references(small)))
+    expect(large.chains.every((c: string) => !c.startsWith('<span class="step" data-kind="user"'))).toBe(true)
   })
 })
 

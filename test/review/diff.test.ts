@@ -149,6 +149,30 @@ describe('diffAccess on generated realms', () => {
     }
     expect(realmChanges(inputOf(before), inputOf(after))).toEqual(diff.realmChanges)
   })
+
+  it('every user changed at once: each change is caused by its own user\'s change, and by no other user\'s', () => {
+    const before = base()
+    const after = base()
+    for (const u of after.users) u.groups = [...u.groups, '/admin']
+    after.groups[0].subGroups[1].clientRoles['ws-3'] = ['ws_admin']
+    const diff = diffAccess(inputOf(before), inputOf(after))
+    const users = new Set(diff.changes.map((c) => c.user))
+    expect(users.size).toBeGreaterThan(50)
+    for (const c of diff.changes) {
+      expect(c.causes.length, line(c)).toBeGreaterThan(0)
+      for (const cause of c.causes) {
+        // Per-user changes name this user; realm-wide ones (the group mapping) reach it through its groups.
+        if (cause.kind === 'membership' || cause.kind === 'user' || cause.kind === 'user-role') expect(cause.user, line(c)).toBe(c.user)
+        else expect(cause.kind).toBe('group-role')
+      }
+    }
+    // The causes keep the order the realm changes are listed in.
+    const order = new Map(diff.realmChanges.map((c, i) => [c.description, i]))
+    for (const c of diff.changes) {
+      const positions = c.causes.map((x) => order.get(x.description)!)
+      expect(positions).toEqual([...positions].sort((a, b) => a - b))
+    }
+  })
 })
 
 describe('like with like: what Keycloak creates or fills in by itself is not a change', () => {
