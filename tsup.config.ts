@@ -20,13 +20,16 @@ export default defineConfig([
     external: ['express', 'fastify', 'hono', 'redis', '@keycloak/keycloak-admin-client'],
   },
   {
-    // The CLI: ESM only, one file with its shebang; not a library entry point.
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    // The CLI: ESM only, its entry with the shebang plus chunks of its own (dist/cli/chunk-*.js), so that
+    // each command's dynamic import() loads only that command's modules and packages — `--version`
+    // loads none, a realm-file `envs` neither jose nor the admin client. Not a library entry point.
+    entry: { main: 'src/cli/main.ts' },
+    outDir: 'dist/cli',
     format: ['esm'],
     sourcemap: true,
     clean: false,
     target: 'node20',
-    splitting: false,
+    splitting: true,
     external: ['@keycloak/keycloak-admin-client'],
   },
 ])
