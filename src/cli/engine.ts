@@ -11,7 +11,7 @@ import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
 import { CondaStoreClient, parseEnvironmentPage, type EnvironmentLike } from '../conda-store/index.js'
-import { createRegistry, registrySettingsSchema, type ComponentRegistry, type RegistryCheck, type RegistrySettings } from '../components/index.js'
+import { createRegistry, type ComponentRegistry, type RegistryCheck, type RegistrySettings } from '../components/index.js'
 import { roleChains, type Chain } from '../core/chain.js'
 import { chainContext, chainLine, chainsJson, condaStoreBindingChains, decisionChains, extendChains } from '../review/index.js'
 import type { CliSource } from './sources.js'
@@ -51,57 +51,11 @@ const checkSchema = z.union([
   z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
 ])
 
-const componentDefinitionsSchema = registrySettingsSchema.shape.components.unwrap()
-
 async function readJson(file: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
     throw new InvalidInputError(what, '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
-}
-
-/** Reads custom component definitions (JSON: an array of `defineComponent()` options), for the registry settings. */
-export async function loadComponentDefinitions(file: string): Promise<NonNullable<RegistrySettings['components']>> {
-  const json = await readJson(file, 'component definitions')
-  const parsed = componentDefinitionsSchema.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new InvalidInputError('component definitions', issue.path.join('.'), issue.message)
-  }
-  return parsed.data
-}
-
-/** Reads JupyterHub custom scope definitions (JSON: `{ "custom:…": { "description": …, "subscopes"?: [...] } }`); the registry validates them with JupyterHub's messages. */
-export async function loadCustomScopes(file: string): Promise<Record<string, { description?: string; subscopes?: string[] }>> {
-  const json = await readJson(file, 'custom scope definitions')
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new InvalidInputError('custom scope definitions', '', 'expected an object of { "custom:name": { "description": … } }')
-  }
-  return json as Record<string, { description?: string; subscopes?: string[] }>
-}
-
-/** The registry flags every command shares: `--components`, `--custom-scopes`, `--jupyterhub-version`, `--include-disabled`. */
-export interface RegistryFlags {
-  components?: string
-  customScopes?: string
-  jupyterhubVersion?: string
-  includeDisabled?: boolean
-}
-
-/** The registry settings the flags describe (files read, values checked: usage errors exit 2). */
-export async function registrySettings(flags: RegistryFlags): Promise<RegistrySettings> {
-  if (flags.jupyterhubVersion !== undefined && flags.jupyterhubVersion !== '5' && flags.jupyterhubVersion !== '6') {
-    throw new UsageError(`--jupyterhub-version must be 5 or 6, got ${flags.jupyterhubVersion}`)
-  }
-  const jupyterhub = {
-    ...(flags.jupyterhubVersion !== undefined ? { version: flags.jupyterhubVersion === '6' ? (6 as const) : (5 as const) } : {}),
-    ...(flags.customScopes !== undefined ? { customScopes: await loadCustomScopes(flags.customScopes) } : {}),
-  }
-  return {
-    ...(Object.keys(jupyterhub).length > 0 ? { jupyterhub } : {}),
-    ...(flags.components !== undefined ? { components: await loadComponentDefinitions(flags.components) } : {}),
-    ...(flags.includeDisabled === true ? { allowDisabledUsers: true } : {}),
   }
 }
 

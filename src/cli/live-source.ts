@@ -13,6 +13,12 @@ export interface LiveSourceOptions {
   readonly clientSecret: string
   /** An optional allow-list of clients; default every client of the realm (workspaces included). */
   readonly clients?: readonly string[]
+  /**
+   * The per-user cache (configuration `cache`): how long a resolved user is trusted, how many are
+   * kept, and how long past its TTL one may answer while Keycloak is failing (default 60 s, 10,000
+   * users, never stale).
+   */
+  readonly cache?: { readonly ttlMs: number; readonly max: number; readonly staleMs?: number }
   /** `--redis URL`: share principals (and the watcher) across replicas. */
   readonly redis?: string
   /** `--watch-admin-events`: invalidate cached principals from Keycloak's admin events. */
@@ -34,17 +40,19 @@ export interface LiveSourceOptions {
 export async function openLiveSource(options: LiveSourceOptions): Promise<CliSource> {
   const log = options.log ?? ((message: string) => void process.stderr.write(`keycloak-permissions: ${message}\n`))
   const credentials = { clientId: options.clientId, clientSecret: options.clientSecret }
+  const cache = options.cache ?? { ttlMs: 60_000, max: 10_000 }
   let principalCache: (PrincipalCache & { close(): Promise<void>; superviseWatcher(make: (resume: any) => AdminEventWatcher): unknown }) | undefined
   if (options.redis !== undefined) {
     const { RedisPrincipalCache } = await import('../redis/index.js')
-    principalCache = new RedisPrincipalCache({ url: options.redis, local: { max: 10_000 }, log }) as never
+    principalCache = new RedisPrincipalCache({ url: options.redis, local: { max: cache.max }, log }) as never
   }
   const source = new AdminApiSource({
     baseUrl: options.baseUrl,
     realm: options.realm,
     ...(options.clients !== undefined ? { clients: options.clients } : {}),
     credentials,
-    cache: { max: 10_000, ttlMs: 60_000 },
+    cache: { max: cache.max, ttlMs: cache.ttlMs },
+    ...(cache.staleMs !== undefined && cache.staleMs > 0 ? { serveStaleMs: cache.staleMs } : {}),
     realmRoles: true,
     checkEnabled: options.liveRoles === true,
     ...(principalCache ? { principalCache } : {}),

@@ -6,15 +6,14 @@ import { EXIT, UsageError } from './errors.js'
 import { createOutput, style, type Output } from './output.js'
 import { printPrincipal } from './resolve.js'
 import { renderChainsText } from '../review/chain-render.js'
-import { openSource, type CliSource, type SourceFlags } from './sources.js'
-import { Engine, decisionJson, registrySettings, type CheckRequest, type EnvironmentSourceSpec, type RegistryFlags } from './engine.js'
+import { openSource, type CliSource } from './sources.js'
+import { Engine, decisionJson, type CheckRequest, type EnvironmentSourceSpec } from './engine.js'
+import { commandSettings, printConfig, type CommandSettings, type SettingsFlags } from './settings.js'
 
-interface CommonFlags extends SourceFlags, RegistryFlags {
-  json?: boolean
-}
+type CommonFlags = SettingsFlags
 
 interface CheckFlags extends CommonFlags {
-  user: string
+  user?: string
   route?: string[]
   condaStore?: string[]
   jupyterhub?: string
@@ -22,15 +21,25 @@ interface CheckFlags extends CommonFlags {
   component?: string[]
 }
 
-function addSourceOptions(command: Command): Command {
+/** `--config`, `--print-config` and the component settings every command shares (diff included). */
+function addConfigOptions(command: Command): Command {
   return command
+    .option('--config <file>', 'the configuration file (default: keycloak-permissions.config.json in the working directory, when present)')
+    .option('--print-config', 'print the effective settings and where each came from (default, file, flag, environment), then exit 0; with --json as JSON')
+    .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
+    .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
+    .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
+    .option('--preset <name>', "deployment defaults: nebari (default: Nebari's allowed and admin groups) or jupyterhub (every user may log in, no admin groups)")
+    .option('--workspace-clients <globs>', 'comma-separated segment globs of the clients that are workspaces, e.g. ws-* (default: every client not reserved)')
+    .option('--stac-prefix <path>', 'where the STAC API is mounted (default /stac)')
+}
+
+function addSourceOptions(command: Command): Command {
+  return addConfigOptions(command)
     .option('--realm <file>', 'a Keycloak realm export (default: the bundled example realm)')
     .option('--keycloak <url>', 'a live Keycloak base URL, e.g. http://127.0.0.1:8180')
     .option('--realm-name <name>', 'the realm to read on the live Keycloak')
     .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
-    .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
-    .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
-    .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
     .option('--include-disabled', 'treat accounts disabled in Keycloak like enabled ones (default: every check denies them, USER_DISABLED)')
     .option('--redis <url>', 'live Keycloak: share cached principals and the admin-event watcher across replicas')
     .option('--watch-admin-events', 'live Keycloak: apply role changes within seconds from Keycloak admin events')
@@ -42,18 +51,29 @@ function addSourceOptions(command: Command): Command {
 // Engines opened by the running command; run() closes them (watchers and Redis keep a process alive).
 const openEngines: Engine[] = []
 
-async function openEngine(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<Engine> {
-  return (await openEngineWithSource(flags, environments)).engine
+/**
+ * The command's effective settings (defaults < configuration file < flags), or — with
+ * `--print-config` — prints them and resolves `undefined` (the command then stops, exit 0).
+ */
+async function settingsOf(flags: CommonFlags): Promise<CommandSettings | undefined> {
+  const settings = await commandSettings(flags)
+  if (flags.printConfig !== true) return settings
+  printConfig(settings, flags.json === true)
+  process.exitCode = EXIT.ok
+  return undefined
+}
+
+async function openEngine(settings: CommandSettings, environments?: EnvironmentSourceSpec): Promise<Engine> {
+  return (await openEngineWithSource(settings, environments)).engine
 }
 
 /** {@link openEngine}, also handing back the source (`serve` verifies forward-auth tokens with it). */
-async function openEngineWithSource(flags: CommonFlags, environments?: EnvironmentSourceSpec): Promise<{ engine: Engine; source: CliSource }> {
-  // Settings first: a bad definitions file fails before any connection is opened.
-  const settings = await registrySettings(flags)
-  const source = await openSource(flags)
+async function openEngineWithSource(settings: CommandSettings, environments?: EnvironmentSourceSpec): Promise<{ engine: Engine; source: CliSource }> {
+  // Settings were read first: a bad configuration or definitions file fails before any connection is opened.
+  const source = await openSource(settings.config)
   let engine: Engine
   try {
-    engine = new Engine({ source, settings, ...(environments ? { environments } : {}) })
+    engine = new Engine({ source, settings: settings.registry, ...(environments ? { environments } : {}) })
   } catch (err) {
     await source.close?.()
     throw err
@@ -63,6 +83,7 @@ async function openEngineWithSource(flags: CommonFlags, environments?: Environme
 }
 
 function checkRequest(flags: CheckFlags): CheckRequest {
+  const user = requireUser(flags)
   const given = [flags.route, flags.condaStore, flags.jupyterhub, flags.component].filter((v) => v !== undefined)
   if (given.length !== 1) throw new UsageError('give exactly one of --route METHOD PATH, --conda-store PERMISSION RESOURCE, --jupyterhub SCOPE, --component NAME ACTION RESOURCE')
   if (flags.resource !== undefined && flags.jupyterhub === undefined) throw new UsageError('--resource KIND=VALUE goes with --jupyterhub SCOPE')
@@ -72,15 +93,15 @@ function checkRequest(flags: CheckFlags): CheckRequest {
   }
   if (flags.route) {
     const [method, path] = arity('--route', flags.route, 2, 'METHOD PATH')
-    return { user: flags.user, route: { method: method!, path: path! } }
+    return { user, route: { method: method!, path: path! } }
   }
   if (flags.condaStore) {
     const [permission, resource] = arity('--conda-store', flags.condaStore, 2, 'PERMISSION RESOURCE')
-    return { user: flags.user, condaStore: { permission: permission!, resource: resource! } }
+    return { user, condaStore: { permission: permission!, resource: resource! } }
   }
   if (flags.component) {
     const [name, action, resource] = arity('--component', flags.component, 3, 'NAME ACTION RESOURCE')
-    return { user: flags.user, component: { name: name!, action: action!, resource: resource! } }
+    return { user, component: { name: name!, action: action!, resource: resource! } }
   }
   let resource: { kind: string; value: string } | undefined
   if (flags.resource !== undefined) {
@@ -88,7 +109,13 @@ function checkRequest(flags: CheckFlags): CheckRequest {
     if (eq <= 0 || eq === flags.resource.length - 1) throw new UsageError('--resource takes KIND=VALUE, e.g. server=bob/ or user=bob')
     resource = { kind: flags.resource.slice(0, eq), value: flags.resource.slice(eq + 1) }
   }
-  return { user: flags.user, jupyterhub: { scope: flags.jupyterhub!, ...(resource ? { resource } : {}) } }
+  return { user, jupyterhub: { scope: flags.jupyterhub!, ...(resource ? { resource } : {}) } }
+}
+
+/** `--user` is required except with `--print-config` (commander would refuse it before the action). */
+function requireUser(flags: { user?: string }): string {
+  if (flags.user === undefined) throw new UsageError("required option '--user <username>' not specified")
+  return flags.user
 }
 
 /** `--environments FILE` or `--conda-store URL` (its token from CONDA_STORE_TOKEN, never argv). */
@@ -102,7 +129,7 @@ function environmentSpec(flags: { environments?: string; condaStore?: string }):
 
 function addCheckOptions(command: Command): Command {
   return addSourceOptions(command)
-    .requiredOption('--user <username>', 'the user to check')
+    .option('--user <username>', 'the user to check (required)')
     .option('--route <method-and-path...>', 'a workspace/STAC request: METHOD PATH')
     .option('--conda-store <permission-and-resource...>', 'a conda-store permission on an environment or namespace: PERMISSION RESOURCE')
     .option('--jupyterhub <scope>', 'a JupyterHub scope, e.g. access:servers')
@@ -133,14 +160,17 @@ export function buildProgram(): Command {
   addSourceOptions(
     command('resolve')
       .description("a user's groups, effective roles per client with provenance, and each component's grants")
-      .requiredOption('--user <username>', 'the user to resolve')
+      .option('--user <username>', 'the user to resolve (required)')
       .option('--json', 'print JSON: { user, groups, clients, components, diagnostics }'),
-  ).action(async (flags: CommonFlags & { user: string }) => {
-    const engine = await openEngine(flags)
+  ).action(async (flags: CommonFlags & { user?: string }) => {
+    const settings = await settingsOf(flags)
+    if (!settings) return
+    const user = requireUser(flags)
+    const engine = await openEngine(settings)
     const out = createOutput(flags.json === true)
-    const result = await engine.resolveJson(flags.user)
+    const result = await engine.resolveJson(user)
     if (out.json) return out.printJson(result)
-    const principal = await engine.principal(flags.user)
+    const principal = await engine.principal(user)
     printPrincipal(out, principal)
     if (principal.enabled === false) {
       out.print(style(out, 'red', `account disabled in Keycloak: ${engine.registry.isDenied(principal) ? 'every check denies it (USER_DISABLED)' : 'checked like an enabled one (--include-disabled)'}`))
@@ -160,9 +190,11 @@ export function buildProgram(): Command {
       .option('--listed', "conda-store's own listing (any binding) instead of readable")
       .option('--json', 'print JSON: { user, environments: [{ namespace, name, reason }] }'),
   ).action(async (flags: CommonFlags & { user?: string; allUsers?: boolean; environments?: string; condaStore?: string; listed?: boolean }) => {
+    const settings = await settingsOf(flags)
+    if (!settings) return
     if ((flags.user === undefined) === (flags.allUsers !== true)) throw new UsageError('give --user USERNAME or --all-users')
     const spec = environmentSpec(flags)
-    const engine = await openEngine(flags, spec)
+    const engine = await openEngine(settings, spec)
     const out = createOutput(flags.json === true)
     const users = flags.allUsers ? engine.usernames() : [flags.user!]
     const results = []
@@ -184,8 +216,11 @@ export function buildProgram(): Command {
 
   addCheckOptions(command('check').description('decide one request: prints the decision and its reason; exit 0 allowed, 1 denied')).action(
     async (flags: CheckFlags) => {
-      const engine = await openEngine(flags)
-      const { decision, chain, chains } = await engine.check(checkRequest(flags))
+      const settings = await settingsOf(flags)
+      if (!settings) return
+      const request = checkRequest(flags)
+      const engine = await openEngine(settings)
+      const { decision, chain, chains } = await engine.check(request)
       const out = createOutput(flags.json === true)
       if (out.json) out.printJson(decisionJson(decision, chain, chains))
       else out.print(`${decision.allowed ? style(out, 'green', 'allowed') : style(out, 'red', 'denied')} ${decision.reason}`)
@@ -195,8 +230,11 @@ export function buildProgram(): Command {
 
   addCheckOptions(command('explain').description('the decision with its full chain (user → group → role → item → grant → resource)')).action(
     async (flags: CheckFlags) => {
-      const engine = await openEngine(flags)
-      const { decision, chain, chains } = await engine.check(checkRequest(flags))
+      const settings = await settingsOf(flags)
+      if (!settings) return
+      const request = checkRequest(flags)
+      const engine = await openEngine(settings)
+      const { decision, chain, chains } = await engine.check(request)
       const out = createOutput(flags.json === true)
       if (out.json) out.printJson(decisionJson(decision, chain, chains))
       else {
@@ -215,7 +253,9 @@ export function buildProgram(): Command {
       .description('every diagnostic for every role attribute, grouped by role, with the fix; exit 1 on any error')
       .option('--json', 'print JSON: { diagnostics: [...] }'),
   ).action(async (flags: CommonFlags) => {
-    const engine = await openEngine(flags)
+    const settings = await settingsOf(flags)
+    if (!settings) return
+    const engine = await openEngine(settings)
     const diagnostics = await engine.lint()
     const out = createOutput(flags.json === true)
     if (out.json) out.printJson({ diagnostics })
@@ -241,21 +281,25 @@ export function buildProgram(): Command {
   addSourceOptions(
     command('serve')
       .description('the HTTP decision mode: GET /v1/users/{user}/principal, GET /v1/users/{user}/environments, POST /v1/check, forward auth, GET /healthz')
-      .option('--port <port>', 'port to listen on', '8080')
-      .option('--host <host>', 'address to bind', '127.0.0.1')
+      .option('--port <port>', 'port to listen on (default 8080, or serve.port of the configuration)')
+      .option('--host <host>', 'address to bind (default 127.0.0.1, or serve.host of the configuration)')
       .option('--allow-unauthenticated', 'listen beyond loopback without KEYCLOAK_PERMISSIONS_CALLER_TOKEN (an open API about every user)')
       .option('--headers-timeout <ms>', 'time to receive request headers (default 10000)')
       .option('--request-timeout <ms>', 'time to receive a whole request, body included (default 30000)')
       .option('--max-connections <n>', 'concurrent connections (default 1024)')
       .option('--environments <file>', 'a conda-store GET /api/v1/environment/ page (JSON)')
-      .option('--conda-store <url>', 'a conda-store base URL (token from CONDA_STORE_TOKEN)'),
+      .option('--conda-store <url>', 'a conda-store base URL (token from CONDA_STORE_TOKEN)')
+      .option('--json', 'with --print-config: print the effective settings as JSON'),
   ).action(async (flags: CommonFlags & import('./serve-command.js').ServeFlags & { environments?: string; condaStore?: string }) => {
     const { serveSettings, runServe } = await import('./serve-command.js')
+    const settings = await settingsOf(flags)
+    if (!settings) return
     // Flags and the bind/caller-token rule are checked before any source is opened.
-    const settings = serveSettings(flags, process.env)
+    const serve = settings.config.serve!
+    const listen = serveSettings({ ...flags, port: String(serve.port), host: serve.host! }, process.env)
     const spec = environmentSpec(flags)
-    const { engine, source } = await openEngineWithSource(flags, spec)
-    await runServe(settings, engine, source)
+    const { engine, source } = await openEngineWithSource(settings, spec)
+    await runServe(listen, engine, source)
   })
 
   addSourceOptions(
@@ -268,19 +312,18 @@ export function buildProgram(): Command {
       .option('--json', 'same as --format json: { users: [{ user, grants: [{ component, resource, level, via }] }], diagnostics }')
       .option('--out <file>', 'write the report to a file instead of stdout'),
   ).action(async (flags: import('./review.js').ReportFlags) => {
+    const settings = await settingsOf(flags)
+    if (!settings) return
     const { runReport } = await import('./review.js')
-    process.exitCode = await runReport(flags)
+    process.exitCode = await runReport(flags, settings)
   })
 
-  command('diff')
+  addConfigOptions(command('diff'))
     .description('what a realm change grants or revokes: every permission gained, lost or changed per user, with its cause; exit 0 no change, 1 changes, 2 input error')
     .argument('[files...]', 'OLD NEW (two realm exports), or NEW with --keycloak (the live realm is OLD)')
     .option('--keycloak <url>', 'compare the live Keycloak (as OLD) with the export NEW')
     .option('--realm-name <name>', 'the realm to read on the live Keycloak')
     .option('--client-id <id>', 'the service-account client (its secret is read from KEYCLOAK_CLIENT_SECRET)')
-    .option('--components <file>', 'custom component definitions (JSON array of defineComponent() options)')
-    .option('--custom-scopes <file>', 'JupyterHub custom scope definitions (JSON: { "custom:name": { "description": … } })')
-    .option('--jupyterhub-version <n>', 'JupyterHub semantics: 5 (default) or 6')
     .option('--include-disabled', 'treat accounts disabled in Keycloak like enabled ones (default: they hold nothing, USER_DISABLED)')
     .option('--users <list>', 'only these users (comma-separated)')
     .option('--group <path>', 'only the members of a group and its subgroups (on either side)')
@@ -290,20 +333,27 @@ export function buildProgram(): Command {
     .option('--fail-on-lint', 'also exit 1 when lint errors are introduced')
     .option('--out <file>', 'write the diff to a file instead of stdout')
     .action(async (files: string[], flags: import('./review.js').DiffFlags) => {
+      // diff takes its realm exports as arguments: --realm is refused before the settings are layered.
+      if (flags.realm !== undefined) throw new UsageError('diff takes the realm exports as arguments: diff OLD NEW')
+      const settings = await settingsOf(flags)
+      if (!settings) return
       const { runDiff } = await import('./review.js')
-      process.exitCode = await runDiff(files, flags)
+      process.exitCode = await runDiff(files, flags, settings)
     })
 
   addSourceOptions(
     command('test')
       .description('permission tests for realm-as-code: every case of the expectations files (YAML or JSON) decided like check; exit 0 all pass, 1 some fail, 2 input error')
-      .argument('<files...>', 'expectations files (see examples/permission-tests/access.yaml)')
+      .argument('[files...]', 'expectations files (see examples/permission-tests/access.yaml)')
       .option('--format <format>', 'text | junit | json', 'text')
       .option('--json', 'same as --format json: { source, files: [{ file, cases, passed, failed }], passed, failed }')
       .option('--out <file>', 'write the results to a file instead of stdout'),
   ).action(async (files: string[], flags: CommonFlags & import('./test-command.js').TestFlags) => {
+    const settings = await settingsOf(flags)
+    if (!settings) return
     const { runTest } = await import('./test-command.js')
-    process.exitCode = await runTest(files, flags, await openEngine(flags))
+    if (files.length === 0) throw new UsageError('test needs at least one expectations file (YAML or JSON)')
+    process.exitCode = await runTest(files, flags, await openEngine(settings))
   })
 
   return program

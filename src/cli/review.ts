@@ -19,11 +19,12 @@ import {
 } from '../review/index.js'
 import { EXIT, UsageError } from './errors.js'
 import type { RegistrySettings } from '../components/index.js'
-import { loadEnvironmentFile, registryFor, registrySettings, type RegistryFlags } from './engine.js'
-import { openSource, type CliSource, type SourceFlags } from './sources.js'
+import { loadEnvironmentFile, registryFor } from './engine.js'
+import type { CommandSettings, SettingsFlags } from './settings.js'
+import { openSource, type CliSource } from './sources.js'
 
 /** Flags of `report`. */
-export interface ReportFlags extends SourceFlags, RegistryFlags {
+export interface ReportFlags extends SettingsFlags {
   users?: string
   group?: string
   environments?: string
@@ -120,13 +121,13 @@ async function release(...sources: (CliSource | undefined)[]): Promise<void> {
 }
 
 /** `report`: the access matrix of the selected users, rendered; exit 0. */
-export async function runReport(flags: ReportFlags): Promise<number> {
+export async function runReport(flags: ReportFlags, commandSettings: CommandSettings): Promise<number> {
   if (flags.json && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json contradicts --format ${flags.format}`)
   const format = (flags.json ? 'json' : flags.format ?? 'json') as ReportFormat
   if (!REPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${flags.format})`)
-  // Settings first: a bad definitions file fails before any connection is opened.
-  const settings = await registrySettings(flags)
-  const cli = await openSource(flags)
+  // The settings were read first: a bad configuration or definitions file fails before any connection is opened.
+  const settings = commandSettings.registry
+  const cli = await openSource(commandSettings.config)
   try {
     const options = await matrixOptions(cli, settings, flags)
     const users = selectUsers(cli, flags)
@@ -148,22 +149,26 @@ function withRoles(roles: ReviewRole[] | undefined): { roles?: ReviewRole[] } {
  * exit 0 without permission changes, 1 with some (or, with `--fail-on-lint`, when lint errors are
  * introduced), 2 on input errors.
  */
-export async function runDiff(files: readonly string[], flags: DiffFlags): Promise<number> {
+export async function runDiff(files: readonly string[], flags: DiffFlags, commandSettings: CommandSettings): Promise<number> {
   const format = (flags.json ? 'json' : flags.format ?? 'text') as DiffFormat
   if (!DIFF_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${DIFF_FORMATS.join(', ')} (got ${flags.format})`)
   if (flags.realm !== undefined) throw new UsageError('diff takes the realm exports as arguments: diff OLD NEW')
-  const settings = await registrySettings(flags)
+  const settings = commandSettings.registry
+  const configured = commandSettings.config.source
+  // A live Keycloak (from --keycloak or the configuration) is OLD when one export is given; two exports
+  // are compared with each other whatever the configured source.
+  const live = configured !== undefined && 'keycloak' in configured && (flags.keycloak !== undefined || files.length === 1)
   let before: CliSource
   let after: CliSource
-  if (flags.keycloak !== undefined) {
+  if (live) {
     if (files.length !== 1) throw new UsageError('with --keycloak, diff takes one realm export: the proposed realm (diff --keycloak URL … NEW)')
     // The proposed export is read first: a broken file then fails before any connection is opened.
-    after = await openSource({ realm: files[0]! })
-    before = await openSource(flags)
+    after = await openSource({ source: { realmFile: files[0]! } })
+    before = await openSource(commandSettings.config)
   } else {
     if (files.length !== 2) throw new UsageError('diff takes two realm exports: diff OLD NEW (or --keycloak URL … NEW)')
-    before = await openSource({ realm: files[0]! })
-    after = await openSource({ realm: files[1]! })
+    before = await openSource({ source: { realmFile: files[0]! } })
+    after = await openSource({ source: { realmFile: files[1]! } })
   }
   try {
     return await diffSources(before, after, format, settings, flags)

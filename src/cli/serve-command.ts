@@ -85,7 +85,8 @@ export async function runServe(settings: ServeSettings, engine: Engine, source: 
     engine,
     limits: settings.limits,
     ...(settings.callerToken !== undefined ? { callerToken: settings.callerToken } : {}),
-    ...(source.tokens ? { forwardAuth: { authenticate: source.tokens } } : {}),
+    // Forward auth decides with the registry's rule sets: the configured STAC prefix and workspace clients.
+    ...(source.tokens ? { forwardAuth: { authenticate: source.tokens, policies: { workspaces: engine.registry.routes.workspaces, stac: engine.registry.routes.stac } } } : {}),
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

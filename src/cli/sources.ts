@@ -2,19 +2,7 @@ import { RealmExportSource } from '../keycloak/realm-export-source.js'
 import type { Principal } from '../core/principal.js'
 import type { RoleCatalogue, RoleSource } from '../keycloak/source.js'
 import { UsageError } from './errors.js'
-
-/** Source flags shared by every command. */
-export interface SourceFlags {
-  realm?: string
-  keycloak?: string
-  realmName?: string
-  clientId?: string
-  redis?: string
-  watchAdminEvents?: boolean
-  liveRoles?: boolean
-  tokenAudience?: string
-  tokenIssuer?: string
-}
+import { liveSourceOptionsOf, type KeycloakPermissionsConfig } from '../config/index.js'
 
 /** What a command needs from a source: principals, and (offline) the realm's users and roles. */
 export interface CliSource {
@@ -33,38 +21,37 @@ export interface CliSource {
 }
 
 /**
- * Builds the source the flags describe: `--realm FILE`, a live Keycloak, or the bundled example realm.
- * The live client secret comes from KEYCLOAK_CLIENT_SECRET only (never argv).
+ * Builds the source of the effective settings: a realm export (`source.realmFile`, `--realm FILE`), a
+ * live Keycloak (`source.keycloak`, `--keycloak URL …`) with the configured cache and freshness, or —
+ * with no source configured — the bundled example realm. The live client secret comes from
+ * KEYCLOAK_CLIENT_SECRET only (never argv, never the configuration file).
  */
-export async function openSource(flags: SourceFlags): Promise<CliSource> {
-  if (flags.keycloak !== undefined) {
-    if (flags.realm !== undefined) throw new UsageError('use either --realm FILE or --keycloak URL, not both')
-    if (!flags.realmName) throw new UsageError('--keycloak needs --realm-name NAME')
-    if (!flags.clientId) throw new UsageError('--keycloak needs --client-id ID')
+export async function openSource(config: Pick<KeycloakPermissionsConfig, 'source' | 'cache' | 'freshness'>): Promise<CliSource> {
+  const source = config.source
+  if (source !== undefined && 'keycloak' in source) {
+    const k = source.keycloak
     const secret = process.env['KEYCLOAK_CLIENT_SECRET']
     if (!secret) throw new UsageError('--keycloak needs the client secret in the environment variable KEYCLOAK_CLIENT_SECRET')
+    const live = liveSourceOptionsOf(config)
     const { openLiveSource } = await import('./live-source.js')
     return openLiveSource({
-      baseUrl: flags.keycloak,
-      realm: flags.realmName,
-      clientId: flags.clientId,
+      baseUrl: k.url,
+      realm: k.realm,
+      clientId: k.clientId,
       clientSecret: secret,
-      ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
-      watchAdminEvents: flags.watchAdminEvents === true,
-      liveRoles: flags.liveRoles === true,
-      ...(flags.tokenAudience !== undefined ? { tokenAudience: flags.tokenAudience } : {}),
-      ...(flags.tokenIssuer !== undefined ? { tokenIssuer: flags.tokenIssuer } : {}),
+      ...(k.clients !== undefined ? { clients: k.clients } : {}),
+      cache: live.cache,
+      ...(live.redis !== undefined ? { redis: live.redis } : {}),
+      watchAdminEvents: live.watchAdminEvents,
+      liveRoles: live.liveRoles,
+      ...(k.tokenAudience !== undefined ? { tokenAudience: k.tokenAudience } : {}),
+      ...(k.tokenIssuer !== undefined ? { tokenIssuer: k.tokenIssuer } : {}),
     })
   }
-  if (flags.realmName !== undefined || flags.clientId !== undefined) {
-    throw new UsageError('--realm-name and --client-id need --keycloak URL')
-  }
-  if (flags.redis !== undefined || flags.watchAdminEvents || flags.liveRoles || flags.tokenAudience !== undefined || flags.tokenIssuer !== undefined) {
-    throw new UsageError('--redis, --watch-admin-events, --live-roles and --token-audience need a live Keycloak (--keycloak URL)')
-  }
-  const realmExport = flags.realm === undefined ? RealmExportSource.example() : await RealmExportSource.fromFile(flags.realm)
+  const realmFile = source?.realmFile
+  const realmExport = realmFile === undefined ? RealmExportSource.example() : await RealmExportSource.fromFile(realmFile)
   return {
-    description: flags.realm === undefined ? 'bundled example realm' : `realm export ${flags.realm}`,
+    description: realmFile === undefined ? 'bundled example realm' : `realm export ${realmFile}`,
     source: realmExport,
     realmExport,
   }

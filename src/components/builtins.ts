@@ -36,9 +36,10 @@ import {
   type NebariJupyterHubOptions,
   type ScopeSet,
 } from '../jupyterhub/index.js'
-import { explainRoute, normalizeRequestPath, stacPolicy, workspaceApiPolicy, type RoutePolicy, type RouteRequest } from '../workspaces/index.js'
+import { explainRoute, normalizeRequestPath, stacPolicy, workspaceApiPolicy, type RouteDecision, type RoutePolicy, type RouteRequest } from '../workspaces/index.js'
 import type { Component } from './define.js'
-import type { CheckContext, ComponentCheck, GrantPath, LintableRole, RegistryComponent, ResourceContext, ResourceGrant } from './registry.js'
+import { compileSegmentGlob, matchSegmentGlob } from './glob.js'
+import type { CheckContext, ComponentCheck, GrantPath, LintableRole, RegistryComponent, RegistryRoutes, ResourceContext, ResourceGrant } from './registry.js'
 
 /**
  * The validated settings the built-ins read (the registry's settings after validation).
@@ -56,10 +57,10 @@ export interface BuiltInSettings {
     customScopes?: Record<string, { description?: string; subscopes?: string[] }>
     grammar?: 'nebari' | 'lenient'
     clientId?: string
-    allowedGroups?: string[]
+    allowedGroups?: string[] | null
     adminGroups?: string[]
   }
-  readonly workspaces?: { platformClient?: string; platformAdminRole?: string; workspaceRoles?: string[]; reservedClientIds?: string[] }
+  readonly workspaces?: { clients?: string[]; platformClient?: string; platformAdminRole?: string; workspaceRoles?: string[]; reservedClientIds?: string[] }
   readonly stac?: { prefix?: string; editorClients?: string[]; editorRole?: string; anchorOnAzp?: boolean; privateCollectionPrefixes?: string[] }
 }
 
@@ -134,9 +135,87 @@ export function scopeHighlight(scope: string): 'admin' | 'unfiltered-share' | un
 }
 
 /**
+ * The reason of a route decision on a client that the settings' `workspaces.clients` globs do not
+ * name: it is not a workspace, whatever roles the user holds on it.
+ *
+ * @example
+ * ```ts
+ * import { NOT_A_WORKSPACE, createRegistry } from 'keycloak-permissions/components'
+ * const registry = createRegistry({ workspaces: { clients: ['ws-*'] } })
+ * const { decision } = await registry.check(principal, { component: 'workspaces', action: 'GET', resource: '/workspaces/jupyterhub' })
+ * decision.reason === NOT_A_WORKSPACE // true when the user holds a workspace role on client jupyterhub
+ * ```
+ */
+export const NOT_A_WORKSPACE = 'NOT_A_WORKSPACE'
+
+/** Whether a client id is a workspace under the settings (`workspaces.clients` segment globs; none: every client). */
+function workspaceClientTest(settings: Pick<BuiltInSettings, 'workspaces'>): ((client: string) => boolean) | undefined {
+  const patterns = settings.workspaces?.clients
+  if (patterns === undefined) return undefined
+  const globs = patterns.map(compileSegmentGlob)
+  return (client) => globs.some((g) => matchSegmentGlob(g, client))
+}
+
+/**
+ * A rule set that keeps its decisions except one allowing a workspace role on a client that is not
+ * a workspace (`NOT_A_WORKSPACE`). A platform admin keeps every path, as the rule says.
+ */
+function restrictToWorkspaces(policy: RoutePolicy, isWorkspace: (client: string) => boolean, patterns: readonly string[]): RoutePolicy {
+  const check = (request: RouteRequest, subject: Parameters<RoutePolicy['check']>[1]): RouteDecision => {
+    const decision = policy.check(request, subject)
+    const client = decision.grant?.client
+    if (!decision.allowed || decision.reason !== 'WORKSPACE_ROLE' || client === undefined || isWorkspace(client)) return decision
+    const trace = [...decision.trace, { kind: 'rule', label: `${client} is not a workspace client (workspaces.clients: ${patterns.join(', ')})` }]
+    return deny(NOT_A_WORKSPACE, trace) as unknown as RouteDecision
+  }
+  return Object.freeze({
+    name: policy.name,
+    check,
+    filter: <T>(items: Iterable<T>, subject: Parameters<RoutePolicy['check']>[1], toRequest: (item: T) => RouteRequest): T[] =>
+      [...items].filter((item) => check(toRequest(item), subject).allowed),
+  })
+}
+
+/**
+ * The route rule sets of the settings: the workspace API rule and the STAC rules (both restricted to
+ * the `workspaces.clients` globs when given), and `policyFor(path)`: the STAC rules under the
+ * configured STAC prefix (whole segments, on the normalised path), the workspace API rule elsewhere.
+ * A path that does not normalise goes to the workspace rule, which refuses it (`AMBIGUOUS_PATH`).
+ *
+ * @example
+ * ```ts
+ * import { routePoliciesFor } from 'keycloak-permissions/components'
+ * const routes = routePoliciesFor({ stac: { prefix: '/catalogue' }, workspaces: { clients: ['ws-*'] } })
+ * routes.policyFor('/catalogue/collections/c1').name // 'stac'
+ * routes.workspaces.check({ method: 'GET', path: '/workspaces/jupyterhub' }, principal).reason // 'NOT_A_WORKSPACE' (or a denial)
+ * ```
+ */
+export function routePoliciesFor(
+  settings: Pick<BuiltInSettings, 'workspaces' | 'stac'> = {},
+  workspacePolicy?: RoutePolicy,
+): RegistryRoutes {
+  const { clients: _clients, ...workspaceOptions } = settings.workspaces ?? {}
+  let workspaces = workspacePolicy ?? workspaceApiPolicy(workspaceOptions)
+  let stac = stacPolicy(settings.stac ?? {})
+  const isWorkspace = workspaceClientTest(settings)
+  if (isWorkspace !== undefined) {
+    workspaces = restrictToWorkspaces(workspaces, isWorkspace, settings.workspaces!.clients!)
+    stac = restrictToWorkspaces(stac, isWorkspace, settings.workspaces!.clients!)
+  }
+  const prefix = normalizeRequestPath(settings.stac?.prefix ?? '/stac')
+  const prefixSegments = prefix.ok ? prefix.segments : []
+  const policyFor = (path: string): RoutePolicy => {
+    const normalized = normalizeRequestPath(path)
+    if (!normalized.ok) return workspaces
+    for (let i = 0; i < prefixSegments.length; i++) if (normalized.segments[i] !== prefixSegments[i]) return workspaces
+    return stac
+  }
+  return { workspaces, stac, policyFor }
+}
+
+/**
  * The rule set of a route: the STAC rules under the configured STAC prefix (whole segments, on the
- * normalised path), the workspace API rule elsewhere. A path that does not normalise goes to the
- * workspace rule, which refuses it (`AMBIGUOUS_PATH`) like every rule set.
+ * normalised path), the workspace API rule elsewhere (see {@link routePoliciesFor}).
  *
  * @example
  * ```ts
@@ -150,16 +229,7 @@ export function routePolicyFor(
   settings: Pick<BuiltInSettings, 'workspaces' | 'stac'> = {},
   workspacePolicy?: RoutePolicy,
 ): (path: string) => RoutePolicy {
-  const workspaces = workspacePolicy ?? workspaceApiPolicy(settings.workspaces ?? {})
-  const stac = stacPolicy(settings.stac ?? {})
-  const prefix = normalizeRequestPath(settings.stac?.prefix ?? '/stac')
-  const prefixSegments = prefix.ok ? prefix.segments : []
-  return (path) => {
-    const normalized = normalizeRequestPath(path)
-    if (!normalized.ok) return workspaces
-    for (let i = 0; i < prefixSegments.length; i++) if (normalized.segments[i] !== prefixSegments[i]) return workspaces
-    return stac
-  }
+  return routePoliciesFor(settings, workspacePolicy).policyFor
 }
 
 function condaStoreComponent(settings: BuiltInSettings): RegistryComponent & { permissions(principal: Principal): CondaStorePermissions } {
@@ -237,6 +307,7 @@ function condaStoreComponent(settings: BuiltInSettings): RegistryComponent & { p
 
 /** The Nebari JupyterHub options of the settings: version, custom scopes, grammar, client, allowed and admin groups. */
 export function jupyterhubOptions(settings: BuiltInSettings): NebariJupyterHubOptions & { readonly adminGroups: readonly string[]; readonly allowedGroups: readonly string[] } {
+  // `allowedGroups: null`: every user may log in (JupyterHub's `allowed` decided once for everyone).
   const j = settings.jupyterhub ?? {}
   const base = j.version !== undefined ? { jupyterhubVersion: j.version } : {}
   const customScopes = j.customScopes !== undefined ? defineCustomScopes(j.customScopes as never, base) : undefined
@@ -246,7 +317,8 @@ export function jupyterhubOptions(settings: BuiltInSettings): NebariJupyterHubOp
     ...(j.grammar !== undefined ? { grammar: j.grammar } : {}),
     ...(j.clientId !== undefined ? { clientId: j.clientId } : {}),
     adminGroups: j.adminGroups ?? NEBARI_ADMIN_GROUPS,
-    allowedGroups: j.allowedGroups ?? NEBARI_ALLOWED_GROUPS,
+    allowedGroups: j.allowedGroups === null ? [] : (j.allowedGroups ?? NEBARI_ALLOWED_GROUPS),
+    ...(j.allowedGroups === null ? { allowed: true } : {}),
   }
 }
 
@@ -263,7 +335,8 @@ function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
     for (const [client, roles] of Object.entries(principal.clientRoles)) {
       for (const r of roles) if (names.has(r.name)) paths.push({ role: { client, name: r.name }, tail: [] })
     }
-    return paths.length > 0 ? paths : [{ tail: [] }]
+    if (paths.length > 0) return paths
+    return [{ tail: role === 'user' && options.allowed === true ? [{ kind: 'rule', label: 'every user may log in (allowedGroups: null)' }] : [] }]
   }
 
   return {
@@ -425,10 +498,11 @@ function profilesComponent(settings: BuiltInSettings): RegistryComponent {
   }
 }
 
-function workspacesComponent(settings: BuiltInSettings, workspacePolicy: RoutePolicy | undefined): RegistryComponent {
-  const route = routePolicyFor(settings, workspacePolicy)
-  const workspaces = workspacePolicy ?? workspaceApiPolicy(settings.workspaces ?? {})
-  const stac = stacPolicy(settings.stac ?? {})
+function workspacesComponent(settings: BuiltInSettings, routes: RegistryRoutes): RegistryComponent {
+  const { workspaces, stac, policyFor: route } = routes
+  // The candidates a principal's workspace list is drawn from: its clients that are workspaces.
+  const isWorkspace = workspaceClientTest(settings) ?? (() => true)
+  const candidates = (principal: Principal) => Object.keys(principal.clientRoles).filter(isWorkspace)
   const listRequest = (client: string): RouteRequest => ({ method: 'GET', path: `/workspaces/${encodeURIComponent(client)}` })
   return {
     name: 'workspaces',
@@ -443,7 +517,7 @@ function workspacesComponent(settings: BuiltInSettings, workspacePolicy: RoutePo
       }
       return { request: { action: method, resource: path, ...(request.policy ? { policy: request.policy } : {}) }, targets: [] }
     },
-    resolve: (principal) => ({ view: { workspaces: workspaces.filter(Object.keys(principal.clientRoles), principal, listRequest) }, diagnostics: [] }),
+    resolve: (principal) => ({ view: { workspaces: workspaces.filter(candidates(principal), principal, listRequest) }, diagnostics: [] }),
     check(principal, request) {
       const policy = request.policy === 'stac' ? stac : request.policy === 'workspaces' ? workspaces : route(request.resource!)
       return policy.check({ method: request.action, path: request.resource! }, principal)
@@ -453,7 +527,7 @@ function workspacesComponent(settings: BuiltInSettings, workspacePolicy: RoutePo
     resources(principal) {
       const grants: ResourceGrant[] = []
       // The same candidates and request as `resolve` (its filter is this check, per item).
-      for (const client of Object.keys(principal.clientRoles)) {
+      for (const client of candidates(principal)) {
         const decision = workspaces.check(listRequest(client), principal)
         if (!decision.allowed) continue
         const grant = decision.grant
@@ -471,13 +545,13 @@ function workspacesComponent(settings: BuiltInSettings, workspacePolicy: RoutePo
 }
 
 /** The built-in components, in display order, under the validated settings. */
-export function builtInComponents(settings: BuiltInSettings, workspacePolicy?: RoutePolicy) {
+export function builtInComponents(settings: BuiltInSettings, workspacePolicy?: RoutePolicy, routes = routePoliciesFor(settings, workspacePolicy)) {
   return [
     condaStoreComponent(settings),
     jupyterhubComponent(settings),
     sharedDirectoryComponent(settings),
     profilesComponent(settings),
-    workspacesComponent(settings, workspacePolicy),
+    workspacesComponent(settings, routes),
   ] as const
 }
 

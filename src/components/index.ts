@@ -29,9 +29,10 @@ export type {
   RegistryCheck,
   RegistryComponent,
   RegistryExtensions,
+  RegistryRoutes,
   RegistrySettings,
   ResourceContext,
   ResourceGrant,
 } from './registry.js'
-export { HTTP_METHODS, routePolicyFor, scopeHighlight } from './builtins.js'
+export { HTTP_METHODS, NOT_A_WORKSPACE, routePoliciesFor, routePolicyFor, scopeHighlight } from './builtins.js'
 export type { BuiltInSettings } from './builtins.js'

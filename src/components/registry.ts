@@ -16,7 +16,7 @@ import type { Principal, RoleAttributes, RoleRef } from '../core/principal.js'
 import { listingBindings, type CondaStorePermissions, type EffectiveBinding, type EnvironmentAccess, type EnvironmentLike } from '../conda-store/index.js'
 import type { NebariJupyterHubOptions } from '../jupyterhub/index.js'
 import type { RoutePolicy } from '../workspaces/index.js'
-import { builtInComponents, customComponent, jupyterhubOptions, type BuiltInSettings } from './builtins.js'
+import { builtInComponents, customComponent, jupyterhubOptions, routePoliciesFor, type BuiltInSettings } from './builtins.js'
 import type { Component } from './define.js'
 import { defineComponent } from './define.js'
 
@@ -169,13 +169,15 @@ const nameList = z.array(z.string().min(1))
 /**
  * The plain, JSON-shaped settings of a registry (a configuration file maps onto it), validated with
  * zod: conda-store (Nebari grammar, client, namespaces), JupyterHub (version, custom scopes, Nebari
- * allowed and admin groups), the workspace API rule, the STAC rules (prefix…), custom component
- * definitions, and whether disabled accounts are let through.
+ * allowed and admin groups — `allowedGroups: null` lets every user log in), the workspace API rule
+ * (`workspaces.clients`: segment globs of the client ids that are workspaces), the STAC rules
+ * (prefix…), custom component definitions, and whether disabled accounts are let through.
  *
  * @example
  * ```ts
  * import { registrySettingsSchema } from 'keycloak-permissions/components'
  * registrySettingsSchema.parse({ jupyterhub: { version: 6, allowedGroups: ['/staff'] }, stac: { prefix: '/catalogue' } })
+ * registrySettingsSchema.parse({ jupyterhub: { allowedGroups: null, adminGroups: [] }, workspaces: { clients: ['ws-*'] } })
  * ```
  */
 export const registrySettingsSchema = z.strictObject({
@@ -193,12 +195,15 @@ export const registrySettingsSchema = z.strictObject({
       customScopes: z.record(z.string(), z.looseObject({ description: z.string().optional(), subscopes: z.array(z.string()).optional() })).optional(),
       grammar: z.enum(['nebari', 'lenient']).optional(),
       clientId: z.string().min(1).optional(),
-      allowedGroups: nameList.optional(),
+      // null: every user may log in (a plain JupyterHub + Keycloak deployment, preset `jupyterhub`).
+      allowedGroups: nameList.nullable().optional(),
       adminGroups: nameList.optional(),
     })
     .optional(),
   workspaces: z
     .strictObject({
+      // Segment globs of the client ids that are workspaces (default: every client not reserved).
+      clients: nameList.optional(),
       platformClient: z.string().min(1).optional(),
       platformAdminRole: z.string().min(1).optional(),
       workspaceRoles: nameList.min(1).optional(),
@@ -294,6 +299,26 @@ export interface CheckOutcome {
 }
 
 /**
+ * The route rule sets of a registry (see {@link ComponentRegistry.routes}).
+ *
+ * @example
+ * ```ts
+ * import { createRegistry } from 'keycloak-permissions/components'
+ * const { routes } = createRegistry({ stac: { prefix: '/catalogue' }, workspaces: { clients: ['ws-*'] } })
+ * routes.policyFor('/catalogue/collections/c1').name // 'stac'
+ * app.use('/workspaces', keycloakMiddleware({ policy: routes.workspaces, authenticate }))
+ * ```
+ */
+export interface RegistryRoutes {
+  /** The workspace API rule, restricted to the configured workspace clients. */
+  readonly workspaces: RoutePolicy
+  /** The STAC rules under the configured prefix, restricted to the configured workspace clients. */
+  readonly stac: RoutePolicy
+  /** The STAC rules for a path under the STAC prefix (whole segments), the workspace API rule otherwise. */
+  policyFor(path: string): RoutePolicy
+}
+
+/**
  * The reason every check of a disabled account carries (unless `allowDisabledUsers`).
  *
  * @example
@@ -321,6 +346,12 @@ export interface ComponentRegistry {
   readonly jupyterhub: NebariJupyterHubOptions
   /** Every component, built-ins first, in display order. */
   readonly components: readonly RegistryComponent[]
+  /**
+   * The route rule sets under these settings (`serve` forward auth, middleware): the workspace API
+   * rule (restricted to the configured workspace clients), the STAC rules (under the configured
+   * prefix), and `policyFor(path)`, which picks between them by the STAC prefix as `check --route` does.
+   */
+  readonly routes: RegistryRoutes
   /** The component names, in order. */
   names(): string[]
   /** One component; throws `UnknownNameError` (with the valid names) for an unknown name. */
@@ -390,7 +421,8 @@ export function createRegistry(settings: RegistrySettings = {}, extensions: Regi
   if (extensions.workspacePolicy !== undefined && typeof extensions.workspacePolicy?.check !== 'function') {
     throw new InvalidOptionsError('extensions.workspacePolicy', 'must be a RoutePolicy (workspaceApiPolicy(), routeTable())')
   }
-  const builtIns = builtInComponents(valid as BuiltInSettings, extensions.workspacePolicy)
+  const routes = routePoliciesFor(valid as BuiltInSettings, extensions.workspacePolicy)
+  const builtIns = builtInComponents(valid as BuiltInSettings, extensions.workspacePolicy, routes)
   const custom: { component: Component; option: string }[] = []
   ;(valid.components ?? []).forEach((definition, i) => custom.push({ component: defineComponent(definition as Parameters<typeof defineComponent>[0]), option: `components.${i}` }))
   if (extensions.components !== undefined) {
@@ -441,6 +473,7 @@ export function createRegistry(settings: RegistrySettings = {}, extensions: Regi
     settings: valid,
     jupyterhub: jupyterhubOptions(valid as BuiltInSettings),
     components,
+    routes: Object.freeze({ workspaces: routes.workspaces, stac: routes.stac, policyFor: routes.policyFor }),
     names: () => [...byName.keys()],
     get,
     isDenied,

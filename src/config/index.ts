@@ -18,3 +18,4 @@ export {
   type LoadedConfig,
   type SettingOrigin,
 } from './load.js'
+export { CONFIG_DEFAULTS, PRESETS, liveSourceOptionsOf, registrySettingsOf } from './settings.js'

@@ -132,7 +132,11 @@ export function parseConfig(json: unknown, file: string): KeycloakPermissionsCon
  * const fromFlag: SettingOrigin = { kind: 'flag', flag: '--jupyterhub-version' }
  * ```
  */
-export type SettingOrigin = { readonly kind: 'default' } | { readonly kind: 'file'; readonly file: string } | { readonly kind: 'flag'; readonly flag: string }
+export type SettingOrigin =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'file'; readonly file: string }
+  | { readonly kind: 'flag'; readonly flag: string }
+  | { readonly kind: 'environment'; readonly variable: string }
 
 /**
  * The effective settings and, per dotted path of a leaf setting, where it came from.
@@ -165,9 +169,11 @@ export interface ConfigLayer {
 }
 
 /**
- * Layers configurations, later ones winning per leaf setting (arrays and `source` are replaced, not
- * merged: a list from a flag means exactly that list; a source is one choice). The result is
- * validated again, so a combination that is invalid as a whole is refused.
+ * Layers configurations, later ones winning per leaf setting (arrays are replaced, not merged: a list
+ * from a flag means exactly that list). A `source` of another kind replaces the whole source (a realm
+ * file instead of a Keycloak); one of the same kind is layered per setting (`--realm-name` over the
+ * file's Keycloak). The result is validated again, so a combination that is invalid as a whole is
+ * refused.
  *
  * @example
  * ```ts
@@ -195,7 +201,12 @@ export function layerConfig(layers: readonly ConfigLayer[]): EffectiveConfig {
   return { config: parsed.data, origins }
 }
 
-const REPLACED_WHOLE = new Set(['source', 'components.jupyterhub.customScopes'])
+const REPLACED_WHOLE = new Set(['components.jupyterhub.customScopes'])
+
+/** `{ realmFile }` or `{ keycloak }`: the key naming a source's kind. */
+function sourceKind(value: unknown): string | undefined {
+  return value !== null && typeof value === 'object' ? Object.keys(value).sort().join(',') : undefined
+}
 
 function mergeInto(
   target: Record<string, unknown>,
@@ -209,8 +220,11 @@ function mergeInto(
     if (value === undefined || key === '$schema') continue
     const path = prefix === '' ? key : `${prefix}.${key}`
     const isObject = value !== null && typeof value === 'object' && !Array.isArray(value)
+    // A source of another kind starts afresh (its settings are not mixed with the other kind's).
+    const otherSource = path === 'source' && sourceKind(out[key]) !== sourceKind(value)
+    if (otherSource) for (const known of Object.keys(origins)) if (known === path || known.startsWith(`${path}.`)) delete origins[known]
     if (isObject && !REPLACED_WHOLE.has(path)) {
-      const previous = out[key]
+      const previous = otherSource ? undefined : out[key]
       const base = previous !== null && typeof previous === 'object' && !Array.isArray(previous) ? (previous as Record<string, unknown>) : {}
       out[key] = mergeInto(base, value as Record<string, unknown>, path, originOf, origins)
     } else {

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod'
+import { registrySettingsSchema } from '../components/registry.js'
 
 const nonEmpty = z.string().min(1)
 const groupOrRole = nonEmpty.describe('a Keycloak group full path (/analyst) or a role name')
@@ -33,16 +34,11 @@ const customScopeSchema = z.looseObject({
   subscopes: z.array(nonEmpty).optional(),
 })
 
-/** `defineComponent()` options as data. */
-const customComponentSchema = z.strictObject({
-  name: nonEmpty,
-  actions: z.array(nonEmpty).min(1),
-  resourceKind: nonEmpty,
-  clients: z.array(nonEmpty).optional(),
-  componentValue: nonEmpty.optional(),
-  attribute: nonEmpty.optional(),
-  grammar: z.enum(['strict', 'lenient']).optional(),
-})
+/**
+ * `defineComponent()` options as data: the registry's own definition schema, so the configuration
+ * and the registry cannot disagree on what a custom component is.
+ */
+const customComponentSchema = registrySettingsSchema.shape.components.unwrap().element
 
 const componentsSchema = z.strictObject({
   preset: z

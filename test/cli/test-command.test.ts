@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { parse as parseJUnit } from 'junit2json'
 import { describe, expect, it } from 'vitest'
 import { cli, tempFile } from './helpers.js'
@@ -73,5 +73,18 @@ describe('keycloak-permissions test', () => {
     const file = tempFile('all.yaml', 'cases:\n  - everyone: true\n    route: GET /workspaces/ws-alpha\n    expect: deny\n')
     const report = cli(['test', '--json', file]).json()
     expect(report.files[0].cases[0].outcomes.map((o: any) => o.user)).toEqual(['alice', 'bob', 'carol', 'dave', 'erin'])
+  })
+
+  it('--config FILE: the configuration\'s source and components apply', () => {
+    const dir = dirname(tempFile('realm.json', readFileSync(resolve(import.meta.dirname, '../../examples/binderhub/realm.json'), 'utf8')))
+    const config = join(dir, 'kp.json')
+    writeFileSync(config, JSON.stringify({ source: { realmFile: 'realm.json' }, components: { custom: [{ name: 'binderhub', actions: ['build', 'launch'], resourceKind: 'repo', clients: ['binderhub'] }] } }))
+    const cases = join(dir, 'binder.yaml')
+    writeFileSync(cases, 'cases:\n  - members: /team\n    component: binderhub build gitlab.example.com/team/proj\n    expect: allow\n  - user: bob\n    component: binderhub build gitlab.example.com/lab/proj\n    expect: deny\n')
+    const res = cli(['test', '--config', config, '--json', cases])
+    expect([res.status, res.stderr]).toEqual([0, ''])
+    expect(res.json()).toMatchObject({ source: `realm export ${join(dir, 'realm.json')}`, passed: 2, failed: 0 })
+    // Without it: the bundled realm (no /team group, no binderhub component): an input error naming the line.
+    expect(cli(['test', cases]).stderr).toMatch(/line 2.*unknown group "\/team"/)
   })
 })

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import * as formats from 'ajv-formats'
 import { describe, expect, it } from 'vitest'
-import { CONFIG_FILE_NAME, ConfigInvalidError, configJsonSchema, configSchema, layerConfig, loadConfig, parseConfig } from '../../src/config/index.js'
+import { CONFIG_FILE_NAME, ConfigInvalidError, configJsonSchema, configSchema, layerConfig, liveSourceOptionsOf, loadConfig, parseConfig, registrySettingsOf } from '../../src/config/index.js'
+import { createRegistry } from '../../src/components/index.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'kp-config-'))
 
@@ -67,7 +68,48 @@ describe('layerConfig', () => {
     const flag = { config: { source: { realmFile: '/r.json' } }, origin: { kind: 'flag' as const, flag: '--realm' } }
     const { config, origins } = layerConfig([file, flag])
     expect(config.source).toEqual({ realmFile: '/r.json' })
-    expect(Object.keys(origins)).toEqual(['source'])
+    expect(Object.keys(origins)).toEqual(['source.realmFile'])
+  })
+
+  it('layers a source of the same kind per setting (--realm-name over the file\'s Keycloak)', () => {
+    const file = { config: { source: { keycloak: { url: 'http://127.0.0.1:8180', realm: 'r', clientId: 'c' } } }, origin: { kind: 'file' as const, file: '/c.json' } }
+    const flag = { config: { source: { keycloak: { realm: 'other' } } } as never, origin: { kind: 'flag' as const, flag: '--realm-name' } }
+    const { config, origins } = layerConfig([file, flag])
+    expect(config.source).toEqual({ keycloak: { url: 'http://127.0.0.1:8180', realm: 'other', clientId: 'c' } })
+    expect(origins).toEqual({
+      'source.keycloak.url': { kind: 'file', file: '/c.json' },
+      'source.keycloak.realm': { kind: 'flag', flag: '--realm-name' },
+      'source.keycloak.clientId': { kind: 'file', file: '/c.json' },
+    })
+  })
+})
+
+describe('registrySettingsOf and liveSourceOptionsOf', () => {
+  it('maps presets, groups, scopes, workspace clients, the STAC prefix and custom components onto the registry', () => {
+    expect(registrySettingsOf({})).toEqual({})
+    expect(registrySettingsOf({ components: { preset: 'nebari' } })).toEqual({})
+    expect(registrySettingsOf({ components: { preset: 'jupyterhub' } })).toEqual({ jupyterhub: { allowedGroups: null, adminGroups: [] } })
+    expect(registrySettingsOf({ components: { preset: 'jupyterhub', jupyterhub: { adminGroups: ['/ops'], version: 6 } } })).toEqual({
+      jupyterhub: { allowedGroups: null, adminGroups: ['/ops'], version: 6 },
+    })
+    expect(registrySettingsOf({ components: { preset: 'nebari', jupyterhub: { allowedGroups: ['/staff'] } } })).toEqual({ jupyterhub: { allowedGroups: ['/staff'] } })
+    const custom = [{ name: 'binderhub', actions: ['build'], resourceKind: 'repo' }]
+    const scopes = { 'custom:rtc:write': { description: 'edit documents' } }
+    expect(
+      registrySettingsOf({ components: { jupyterhub: { customScopes: scopes }, workspaces: { clients: ['ws-*'], stacPrefix: '/catalogue' }, custom } }),
+    ).toEqual({ jupyterhub: { customScopes: scopes }, workspaces: { clients: ['ws-*'] }, stac: { prefix: '/catalogue' }, components: custom })
+    // Whatever the file says is a valid registry: the two schemas agree.
+    expect(() => createRegistry(registrySettingsOf({ components: { preset: 'jupyterhub', workspaces: { clients: ['ws-*'], stacPrefix: '/catalogue' }, custom } }))).not.toThrow()
+  })
+
+  it('turns cache seconds into the source\'s milliseconds, with the defaults', () => {
+    expect(liveSourceOptionsOf({})).toEqual({ cache: { ttlMs: 60_000, max: 10_000, staleMs: 0 }, watchAdminEvents: false, liveRoles: false })
+    expect(liveSourceOptionsOf({ cache: { ttlSeconds: 5, staleSeconds: 30 }, freshness: { redis: 'redis://127.0.0.1:6390', liveRoles: true } })).toEqual({
+      cache: { ttlMs: 5_000, max: 10_000, staleMs: 30_000 },
+      watchAdminEvents: false,
+      liveRoles: true,
+      redis: 'redis://127.0.0.1:6390',
+    })
   })
 })
 

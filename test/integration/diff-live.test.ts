@@ -80,7 +80,7 @@ describeLive('diff --keycloak against the file the server imported', () => {
 
       // The same snapshots the other way round (the file as OLD, the live realm as NEW): exactly that gain.
       process.env['KEYCLOAK_CLIENT_SECRET'] = SERVICE_ACCOUNT.clientSecret
-      const live = await openSource({ keycloak: KEYCLOAK_URL, realmName: REALM, clientId: SERVICE_ACCOUNT.clientId })
+      const live = await openSource({ source: { keycloak: { url: KEYCLOAK_URL, realm: REALM, clientId: SERVICE_ACCOUNT.clientId } } })
       try {
         const file = await RealmExportSource.fromFile(proposed)
         const users = file.usernames()
