@@ -6,9 +6,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { RegistrySettings } from '../components/index.js'
-import { InvalidInputError } from '../core/errors.js'
+import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError } from '../core/errors.js'
 import {
   CONFIG_DEFAULTS,
+  ConfigInvalidError,
   layerConfig,
   loadConfig,
   registrySettingsOf,
@@ -16,7 +17,7 @@ import {
   type KeycloakPermissionsConfig,
   type SettingOrigin,
 } from '../config/index.js'
-import { registrySettingsSchema } from '../components/index.js'
+import { createRegistry, registrySettingsSchema } from '../components/index.js'
 import { UsageError } from './errors.js'
 import { createOutput } from './output.js'
 
@@ -201,7 +202,35 @@ export async function commandSettings(flags: SettingsFlags, options: { readonly 
     if (freshFlags.length > 0) throw new UsageError('--redis, --watch-admin-events, --live-roles and --token-audience need a live Keycloak (--keycloak URL)')
   }
   const registry: RegistrySettings = { ...registrySettingsOf(config), ...(flags.includeDisabled === true ? { allowDisabledUsers: true } : {}) }
+  checkRegistrySettings(registry, effective, loaded.file)
   return { effective, config, file: loaded.file, registry }
+}
+
+/**
+ * Builds the registry once to refuse what only it can judge (a custom scope JupyterHub would reject, a
+ * component name used twice, a STAC prefix that is not a plain path) before any source is opened. A
+ * refusal of a setting the file gave is the file's `CONFIG_INVALID`, at the setting's path there.
+ */
+function checkRegistrySettings(registry: RegistrySettings, effective: EffectiveConfig, file: string | undefined): void {
+  try {
+    createRegistry(registry)
+  } catch (err) {
+    if (!(err instanceof KeycloakPermissionsError) || err instanceof UsageError) throw err
+    const path = configPathOf(err)
+    const origin = effective.origins[path] ?? Object.entries(effective.origins).find(([p]) => p.startsWith(`${path}.`) || path.startsWith(`${p}.`))?.[1]
+    if (file === undefined || origin?.kind !== 'file') throw err
+    throw new ConfigInvalidError(file, path, err.message.replace(/^Invalid option \S+: /, ''), { cause: err })
+  }
+}
+
+/** The configuration path of a registry refusal (registry option paths differ from the file's). */
+function configPathOf(err: KeycloakPermissionsError): string {
+  const option = err instanceof InvalidOptionsError ? err.option : ''
+  if (option.startsWith('components.')) return `components.custom.${option.slice('components.'.length)}`
+  if (option === 'prefix' || option.startsWith('stac.')) return 'components.workspaces.stacPrefix'
+  if (option.startsWith('jupyterhub.')) return `components.${option}`
+  if (err.code.startsWith('JUPYTERHUB_')) return 'components.jupyterhub.customScopes'
+  return 'components'
 }
 
 function originLabel(origin: SettingOrigin): string {

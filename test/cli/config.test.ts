@@ -194,6 +194,16 @@ describe('precedence: default < file < flag, each with its origin', () => {
     const secret = writeJson(dir, 'secret.json', { source: { keycloak: { url: 'http://127.0.0.1:1', realm: 'r', clientId: 'c', clientSecret: 'x' } } })
     const refused = await runCli(['lint', '--config', secret])
     expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(/source\.keycloak.*KEYCLOAK_CLIENT_SECRET.*\[CONFIG_INVALID\]/)])
+    // What only the registry can judge is still the file's error, at the file's path.
+    const judged: [unknown, RegExp][] = [
+      [{ components: { custom: [{ name: 'conda-store', actions: ['x'], resourceKind: 'r' }] } }, /at components\.custom\.0\.name: duplicate component name "conda-store" \[CONFIG_INVALID\]/],
+      [{ components: { workspaces: { stacPrefix: '/a?b' } } }, /at components\.workspaces\.stacPrefix: "\/a\?b" must be a plain absolute path/],
+      [{ components: { jupyterhub: { customScopes: { 'custom:rtc:write': { description: 'x', subscopes: ['read:nope'] } } } } }, /at components\.jupyterhub\.customScopes: subscope read:nope .* not found.*\[CONFIG_INVALID\]/],
+    ]
+    for (const [content, message] of judged) {
+      const res = await runCli(['check', '--config', writeJson(dir, 'judged.json', content), '--user', 'bob', '--route', 'GET', '/workspaces/ws-alpha'])
+      expect([res.status, res.stderr]).toEqual([2, expect.stringMatching(message)])
+    }
   })
 
   it('freshness flags without a live source are usage errors; the file\'s are ignored for a realm export', async () => {
