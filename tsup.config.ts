@@ -1,3 +1,4 @@
+import type { Options } from 'tsup'
 import { defineConfig } from 'tsup'
 
 /** Public subpaths (package.json "exports"), each built from src/<name>/index.ts. */
@@ -5,6 +6,20 @@ export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 
 
 const entry: Record<string, string> = { index: 'src/index.ts' }
 for (const name of subpaths) entry[`${name}/index`] = `src/${name}/index.ts`
+
+/**
+ * zod's namespace re-exports its 64 message locales (half of its code); the CLI speaks English only
+ * (zod registers `en` itself, from its own module), so the CLI bundle carries just that locale.
+ */
+const zodEnglishOnly: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer) ? { path: args.path, namespace: 'zod-locales' } : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js'", resolveDir: process.cwd() }))
+  },
+}
 
 export default defineConfig([
   {
@@ -21,8 +36,10 @@ export default defineConfig([
   },
   {
     // The CLI: ESM only, its entry with the shebang plus chunks of its own (dist/cli/chunk-*.js), so that
-    // each command's dynamic import() loads only that command's modules and packages — `--version`
-    // loads none, a realm-file `envs` neither jose nor the admin client. Not a library entry point.
+    // each command's dynamic import() loads only that command's modules — `--version` loads none, a
+    // realm-file `envs` neither jose nor the admin client. The packages it runs on are bundled in (one
+    // file to compile instead of a hundred modules to resolve and link at every start; the library
+    // entries keep them as dependencies). Not a library entry point.
     entry: { main: 'src/cli/main.ts' },
     outDir: 'dist/cli',
     format: ['esm'],
@@ -30,6 +47,12 @@ export default defineConfig([
     clean: false,
     target: 'node20',
     splitting: true,
-    external: ['@keycloak/keycloak-admin-client'],
+    noExternal: ['zod', 'jose', 'commander', 'yaml', 'lru-cache'],
+    // The admin client is ESM-only and loaded with import() on live sources; the framework and Redis
+    // packages are optional peers.
+    external: ['@keycloak/keycloak-admin-client', 'redis', 'express', 'fastify', 'hono'],
+    // Bundled CommonJS (commander, yaml) requires Node built-ins: give the ESM chunks a require.
+    banner: { js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);" },
+    esbuildPlugins: [zodEnglishOnly],
   },
 ])

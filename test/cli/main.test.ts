@@ -1,37 +1,49 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { BIN, cli } from './helpers.js'
 
 const TRACE = resolve(import.meta.dirname, 'load-trace.mjs')
+const DIST = dirname(BIN)
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version
 
-/** The packages (node_modules/<name>) the built CLI loads for these arguments, and its exit status. */
-function packagesLoaded(args: readonly string[]): { status: number | null; packages: string[]; stdout: string } {
+/**
+ * The packages the built CLI loads for these arguments: resolved from node_modules, or bundled into a
+ * CLI chunk it loads (esbuild marks each bundled file with a `// node_modules/<name>/…` comment).
+ */
+function packagesLoaded(args: readonly string[]): { status: number | null; packages: string[]; files: string[]; stdout: string } {
   const file = join(mkdtempSync(join(tmpdir(), 'kp-trace-')), 'loaded.txt')
   const res = spawnSync(process.execPath, ['--import', TRACE, BIN, ...args], { encoding: 'utf8', env: { ...process.env, LOAD_TRACE_FILE: file, NO_COLOR: '1' }, timeout: 30_000 })
-  let lines: string[] = []
+  let urls: string[] = []
   try {
-    lines = readFileSync(file, 'utf8').split('\n')
+    urls = readFileSync(file, 'utf8').split('\n').filter(Boolean)
   } catch {
     // nothing resolved
   }
   const packages = new Set<string>()
-  for (const url of lines) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//u.exec(url)
-    if (m) packages.add(m[1]!)
+  const files: string[] = []
+  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\//gu
+  for (const url of urls) {
+    if (!url.startsWith('file:')) continue
+    const path = fileURLToPath(url)
+    files.push(path)
+    for (const m of url.matchAll(name)) packages.add(m[1]!)
+    if (path.startsWith(DIST)) for (const m of readFileSync(path, 'utf8').matchAll(/^\/\/ \S*?node_modules\/((?:@[^/]+\/)?[^/]+)\//gmu)) packages.add(m[1]!)
   }
-  return { status: res.status, packages: [...packages].sort(), stdout: res.stdout }
+  return { status: res.status, packages: [...packages].sort(), files, stdout: res.stdout }
 }
 
 describe('start-up: a command loads only what it needs', () => {
   it('--version prints the package version and loads no package at all', () => {
-    const { status, packages, stdout } = packagesLoaded(['--version'])
+    const { status, packages, files, stdout } = packagesLoaded(['--version'])
     expect(status).toBe(0)
     expect(stdout).toBe(`${VERSION}\n`)
     expect(packages).toEqual([])
+    // Nothing of the program either: only the entry itself.
+    expect(files.filter((f) => f.startsWith(DIST) && f !== BIN)).toEqual([])
     expect(cli(['-V']).stdout).toBe(`${VERSION}\n`)
   })
 
@@ -46,7 +58,9 @@ describe('start-up: a command loads only what it needs', () => {
     const { status, packages, stdout } = packagesLoaded(['envs', '--user', 'bob', '--json'])
     expect(status).toBe(0)
     expect(JSON.parse(stdout)).toMatchObject({ user: 'bob' })
+    expect(packages).toContain('zod') // the realm export is validated: the tracing sees what is loaded
     expect(packages).not.toContain('jose')
     expect(packages).not.toContain('@keycloak/keycloak-admin-client')
+    expect(packages).not.toContain('yaml')
   })
 })
