@@ -229,6 +229,41 @@ function plainSegments(target: string): string[] | undefined {
   return segments
 }
 
+/**
+ * The fast path without the segment array: the same acceptance as {@link plainSegments}, but it records
+ * where each segment starts in `starts` (segment `i` is `target.slice(starts[i], starts[i + 1] - 1)`)
+ * and returns the segment count, or -1 when the full algorithm must decide (or `starts` is too short).
+ * The decision hot path slices only the segment it needs. @internal
+ */
+export function plainSegmentStarts(target: string, starts: Int32Array): number {
+  // One pass of a fixed character class (compiled once, never built from input) finds any character
+  // that needs the full algorithm; then only the `/` positions are visited.
+  if (target.charCodeAt(0) !== 0x2f || NOT_PLAIN.test(target)) return -1
+  const length = target.length
+  const max = starts.length - 1
+  let count = 0
+  let start = 1
+  starts[0] = 1
+  for (;;) {
+    const slash = target.indexOf('/', start)
+    const end = slash === -1 ? length : slash
+    // An empty segment (`//`, a trailing `/`, the root) or a dots-only one goes the full way.
+    if (end === start || count === max) return -1
+    if (target.charCodeAt(start) === 0x2e && dotsOnly(target, start, end)) return -1
+    starts[++count] = end + 1
+    if (slash === -1) return count
+    start = end + 1
+  }
+}
+
+/** Any character outside visible ASCII, or one of `%`, backslash, `;`, `?`, `#`: not a plain target. */
+const NOT_PLAIN = /[^\x21\x22\x24\x26-\x3a\x3c-\x3e\x40-\x5b\x5d-\x7e]/
+
+function dotsOnly(target: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (target.charCodeAt(i) !== 0x2e) return false
+  return true
+}
+
 function refuse(detail: AmbiguousPathDetail, segment?: string): AmbiguousPath {
   return segment === undefined ? { ok: false, reason: 'AMBIGUOUS_PATH', detail } : { ok: false, reason: 'AMBIGUOUS_PATH', detail, segment }
 }

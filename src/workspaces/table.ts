@@ -23,9 +23,9 @@ import {
   upperMethod,
 } from './internal.js'
 import type { EffectiveRole } from '../core/principal.js'
-import { normalizeRequestPath } from './normalize.js'
-import { compileRoutePattern, matchPatternValues, type RoutePattern } from './pattern.js'
-import type { RouteDecision, RouteGrant, RoutePolicy, RouteRequest, RouteSubject } from './types.js'
+import { normalizeRequestPath, plainSegmentStarts } from './normalize.js'
+import { compileRoutePattern, type RoutePattern } from './pattern.js'
+import type { RouteDecision, RouteGrant, RoutePolicy, RouteReason, RouteRequest, RouteSubject } from './types.js'
 
 /**
  * A role requirement: any of / all of the roles, on a fixed client (`client: 'workspace-api'`) or on the
@@ -104,6 +104,18 @@ interface CompiledRule {
   /** `{ rule: label }` for deny(), shared. */
   readonly extra: { readonly rule: string }
   readonly pattern: RoutePattern
+  /** Template segments before a trailing `**` (all of them without one). */
+  readonly fixedSegments: number
+  /** Whether the template ends in `**` (then a path may have more segments). */
+  readonly rest: boolean
+  /** The literal segments as `[index, value]`, compared in place on the raw target (no segment array). */
+  readonly literals: readonly (readonly [number, string])[]
+  /** Index among the template's segments of the parameter naming the client; -1 for a fixed client. */
+  readonly clientSegment: number
+  /** `[role]` per role of `roles`, frozen once: the `grant.roles` of an any-of allow. */
+  readonly grantRoles: readonly (readonly string[])[]
+  /** The ROLE_MISSING step (`data.required`), shared. */
+  readonly missingStep: TraceStep
   readonly methods: ReadonlySet<string> | undefined
   readonly kind: 'public' | 'authenticated' | 'roles'
   readonly fixedClient?: string
@@ -147,35 +159,47 @@ export function routeTable(options: RouteTableOptions): RoutePolicy {
     rejectUnknownKeys('platformAdmin', a, ['client', 'role'])
     admin = { client: nonEmptyString('platformAdmin.client', a.client), role: nonEmptyString('platformAdmin.role', a.role) }
   }
-  const reserved = new Set(options.reservedClientIds === undefined ? [] : stringList('reservedClientIds', options.reservedClientIds, false))
+  const reserved = new ReservedNames(options.reservedClientIds === undefined ? [] : stringList('reservedClientIds', options.reservedClientIds, false))
   const overrideHeader = methodHeader('methodOverrideHeader', options.methodOverrideHeader)
   const adminRule = admin ? `platform admin ${admin.client}/${admin.role}` : ''
   const adminStep: TraceStep = Object.freeze({ kind: 'rule', label: adminRule })
   const adminClaim: TraceStep = Object.freeze({ kind: 'claim', label: admin ? claimLabel(admin.client) : '' })
+  const adminRoles: readonly string[] = Object.freeze(admin ? [admin.role] : [])
 
   function check(request: RouteRequest, subject: RouteSubject): RouteDecision {
-    const trace: TraceStep[] = []
-    const path = normalizeRequestPath(request.path)
-    if (!path.ok) {
-      trace.push({ kind: 'path', label: request.path, data: { detail: path.detail } })
-      return deny('AMBIGUOUS_PATH', trace)
+    const target = request.path
+    // The method (and an override header) is read before the scan: nothing runs between the scan of
+    // the shared `STARTS` scratch and the match that reads it.
+    let overrideSteps: TraceStep[] | undefined
+    let method: string
+    if (overrideHeader === undefined) method = upperMethod(request.method)
+    else method = effectiveMethod(request, overrideHeader, (overrideSteps = []))
+    // Plain targets (the common case) are their own normal form: matched in place, one slice for the client.
+    const count = plainSegmentStarts(target, STARTS)
+    let segments: readonly string[] | undefined
+    let path = target
+    if (count < 0) {
+      const normalized = normalizeRequestPath(target)
+      if (!normalized.ok) return deny('AMBIGUOUS_PATH', [{ kind: 'path', label: target, data: { detail: normalized.detail } }])
+      segments = normalized.segments
+      path = normalized.path
     }
-    const segments = path.segments
-    trace.push({ kind: 'path', label: path.path })
-    if (isFailure(subject)) return failureDecision(subject, trace)
-    const method = effectiveMethod(request, overrideHeader, trace)
     let matched: CompiledRule | undefined
-    let params: readonly string[] | undefined
+    let client: string | undefined
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!
       if (rule.methods !== undefined && !rule.methods.has(method) && !(method === 'HEAD' && rule.methods.has('GET'))) continue
-      params = matchPatternValues(rule.pattern, segments)
-      if (params !== undefined) {
+      if (segments === undefined ? matchesInPlace(rule, target, count) : matchesSegments(rule, segments)) {
         matched = rule
+        const at = rule.clientSegment
+        if (at >= 0) client = segments === undefined ? target.slice(STARTS[at]!, STARTS[at + 1]! - 1) : segments[at]!
         break
       }
     }
+    if (isFailure(subject)) return failureDecision(subject, [{ kind: 'path', label: path }])
+    const override = overrideSteps !== undefined && overrideSteps.length > 0 ? overrideSteps[0] : undefined
     if (subject === null) {
+      const trace = prefixSteps(path, override, undefined)
       if (matched?.kind === 'public') {
         trace.push(matched.step)
         return allow('PUBLIC_READ', trace, { rule: matched.label, grant: { roles: [], rule: matched.label } })
@@ -183,19 +207,17 @@ export function routeTable(options: RouteTableOptions): RoutePolicy {
       return deny('NO_TOKEN', trace, matched ? { rule: matched.label } : {})
     }
     const principal = subject
-    trace.push({ kind: 'user', label: principal.username })
+    const head: TraceHead = { path, override, user: principal.username }
     if (admin !== undefined) {
-      const adminRoles = rolesOn(principal, admin.client)
-      const role = adminRoles && findRole(adminRoles, admin.role)
+      const held = rolesOn(principal, admin.client)
+      const role = held && findRole(held, admin.role)
       if (role) {
-        trace.push(adminClaim)
-        roleSteps(trace, admin.client, role)
-        trace.push(adminStep)
-        return allow('PLATFORM_ADMIN', trace, { rule: adminRule, grant: { client: admin.client, roles: [admin.role], rule: adminRule } })
+        const grant = { client: admin.client, roles: adminRoles, rule: adminRule }
+        return new LazyRouteDecision(true, 'PLATFORM_ADMIN', adminRule, grant, head, admin.client, adminClaim, role, adminStep)
       }
     }
-    if (matched === undefined) return deny('PATH_UNMATCHED', trace)
-    return decideRule(matched, params!, principal, reserved, trace)
+    if (matched === undefined) return { allowed: false, reason: 'PATH_UNMATCHED', trace: prefixSteps(path, override, principal.username) }
+    return decideRule(matched, client, principal, reserved, head)
   }
 
   const policy: RoutePolicy = {
@@ -206,61 +228,182 @@ export function routeTable(options: RouteTableOptions): RoutePolicy {
   return Object.freeze(policy)
 }
 
+/**
+ * The reserved client ids, with a filter on their lengths first: most workspace names are not
+ * reserved, and telling so from the length skips hashing the name twice (here and in `clientRoles`).
+ */
+class ReservedNames {
+  readonly #names: ReadonlySet<string>
+  readonly #lengths: ReadonlySet<number>
+  constructor(names: readonly string[]) {
+    this.#names = new Set(names)
+    this.#lengths = new Set(names.map((name) => name.length))
+  }
+  has(name: string): boolean {
+    return this.#lengths.has(name.length) && this.#names.has(name)
+  }
+}
+
+/** What every decision about a principal's request starts its trace with. */
+interface TraceHead {
+  readonly path: string
+  readonly override: TraceStep | undefined
+  readonly user: string | undefined
+}
+
+/** The trace's first steps: the normalised path, a method override, the user. */
+function prefixSteps(path: string, override: TraceStep | undefined, user: string | undefined): TraceStep[] {
+  const trace: TraceStep[] = [{ kind: 'path', label: path }]
+  if (override !== undefined) trace.push(override)
+  if (user !== undefined) trace.push({ kind: 'user', label: user })
+  return trace
+}
+
+/**
+ * A route decision whose trace is built when it is first read: decisions on the hot path (a role
+ * granted or missing on a client) keep what the trace is made of, not the steps. The value is the same
+ * as an eagerly built one — `trace` reads the same steps every time, and JSON (`toJSON`) has the same
+ * fields in the same order: `allowed, reason, trace, rule, grant`.
+ */
+class LazyRouteDecision implements RouteDecision {
+  readonly allowed: boolean
+  readonly reason: RouteReason
+  readonly rule: string
+  declare readonly grant?: RouteGrant
+  #trace: TraceStep[] | undefined
+  readonly #head: TraceHead
+  readonly #client: string
+  /** A precompiled claim step (the platform admin's), or undefined to label `#client`'s. */
+  readonly #claim: TraceStep | undefined
+  /** The granting role, whose chain steps come before `#tail`. */
+  readonly #role: EffectiveRole | undefined
+  readonly #tail: TraceStep
+
+  constructor(
+    allowed: boolean,
+    reason: RouteReason,
+    rule: string,
+    grant: RouteGrant | undefined,
+    head: TraceHead,
+    client: string,
+    claim: TraceStep | undefined,
+    role: EffectiveRole | undefined,
+    tail: TraceStep,
+  ) {
+    this.allowed = allowed
+    this.reason = reason
+    this.rule = rule
+    if (grant !== undefined) (this as { grant?: RouteGrant }).grant = grant
+    this.#head = head
+    this.#client = client
+    this.#claim = claim
+    this.#role = role
+    this.#tail = tail
+  }
+
+  get trace(): readonly TraceStep[] {
+    if (this.#trace === undefined) {
+      const head = this.#head
+      const trace = prefixSteps(head.path, head.override, head.user)
+      trace.push(this.#claim ?? { kind: 'claim', label: claimLabel(this.#client) })
+      if (this.#role !== undefined) roleSteps(trace, this.#client, this.#role)
+      trace.push(this.#tail)
+      this.#trace = trace
+    }
+    return this.#trace
+  }
+
+  toJSON(): RouteDecision {
+    const { allowed, reason, trace, rule, grant } = this
+    return grant === undefined ? { allowed, reason, trace, rule } : { allowed, reason, trace, rule, grant }
+  }
+}
+
+/** Scratch for {@link plainSegmentStarts}: where each segment of the target being decided starts. */
+const STARTS = new Int32Array(65)
+
+/** A compiled template against a plain target whose segment starts are in `STARTS`. */
+function matchesInPlace(rule: CompiledRule, target: string, count: number): boolean {
+  if (rule.rest ? count < rule.fixedSegments : count !== rule.fixedSegments) return false
+  const literals = rule.literals
+  for (let i = 0; i < literals.length; i++) {
+    const literal = literals[i]!
+    const value = literal[1]
+    const start = STARTS[literal[0]]!
+    if (STARTS[literal[0] + 1]! - 1 - start !== value.length) return false
+    // Character by character: cheaper than `startsWith(value, start)` on the short literals of a template.
+    for (let j = 0; j < value.length; j++) if (target.charCodeAt(start + j) !== value.charCodeAt(j)) return false
+  }
+  return true
+}
+
+/** The same match against normalised segments (targets that needed decoding or dot resolution). */
+function matchesSegments(rule: CompiledRule, segments: readonly string[]): boolean {
+  const count = segments.length
+  if (rule.rest ? count < rule.fixedSegments : count !== rule.fixedSegments) return false
+  const literals = rule.literals
+  for (let i = 0; i < literals.length; i++) {
+    const literal = literals[i]!
+    if (segments[literal[0]] !== literal[1]) return false
+  }
+  return true
+}
+
 function decideRule(
   rule: CompiledRule,
-  params: readonly string[],
+  param: string | undefined,
   principal: Principal,
-  reserved: ReadonlySet<string>,
-  trace: TraceStep[],
+  reserved: ReservedNames,
+  head: TraceHead,
 ): RouteDecision {
   const extra = rule.extra
   if (rule.kind === 'public' || rule.kind === 'authenticated') {
+    const trace = prefixSteps(head.path, head.override, head.user)
     trace.push({ kind: 'rule', label: rule.label })
     return allow(rule.kind === 'public' ? 'PUBLIC_READ' : 'AUTHENTICATED', trace, { rule: rule.label, grant: { roles: [], rule: rule.label } })
   }
-  const fromSegment = rule.clientParam !== undefined
-  const client = fromSegment ? params[rule.clientIndex]! : rule.fixedClient!
+  const fromSegment = rule.clientSegment >= 0
+  const client = fromSegment ? param! : rule.fixedClient!
   if (fromSegment && reserved.has(client)) {
+    const trace = prefixSteps(head.path, head.override, head.user)
     trace.push({ kind: 'rule', label: rule.label, data: { reserved: client } })
     return deny('RESERVED_WORKSPACE_NAME', trace, extra)
   }
   const methodRule = rule.methods !== undefined
-  trace.push({ kind: 'claim', label: claimLabel(client) })
   const roles = rolesOn(principal, client)
   if (roles === undefined) {
-    trace.push(rule.step)
-    return deny(methodRule ? 'METHOD_NEEDS_ROLE' : 'NO_CLIENT_ENTRY', trace, extra)
+    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'NO_CLIENT_ENTRY', rule.label, undefined, head, client, undefined, undefined, rule.step)
   }
-  let granted: EffectiveRole | EffectiveRole[] | undefined
-  if (rule.all) {
-    const all: EffectiveRole[] = []
-    for (const name of rule.roles) {
-      const role = findRole(roles, name)
-      if (role === undefined) break
-      all.push(role)
+  const granting: RouteReason = fromSegment ? 'WORKSPACE_ROLE' : 'CLIENT_ROLE'
+  if (!rule.all) {
+    // Any-of, the common case: the trace and grant share the rule's precompiled steps and role lists.
+    for (let i = 0; i < rule.roles.length; i++) {
+      const role = findRole(roles, rule.roles[i]!)
+      if (role === undefined) continue
+      const grant = { client, roles: rule.grantRoles[i]!, rule: rule.label }
+      return new LazyRouteDecision(true, granting, rule.label, grant, head, client, undefined, role, rule.step)
     }
-    if (all.length === rule.roles.length) granted = all
-  } else {
-    for (let i = 0; i < rule.roles.length && granted === undefined; i++) granted = findRole(roles, rule.roles[i]!)
+    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'ROLE_MISSING', rule.label, undefined, head, client, undefined, undefined, rule.missingStep)
   }
-  if (granted === undefined) {
-    trace.push({ kind: 'rule', label: rule.label, data: { required: rule.all ? { allOf: rule.roles } : { anyOf: rule.roles } } })
-    return deny(methodRule ? 'METHOD_NEEDS_ROLE' : 'ROLE_MISSING', trace, extra)
-  }
-  let names: string[]
-  if (Array.isArray(granted)) {
-    names = []
-    for (const role of granted) {
-      roleSteps(trace, client, role)
-      names.push(role.name)
+  // All-of: every role must be held; the chain lists each.
+  const trace = prefixSteps(head.path, head.override, head.user)
+  trace.push({ kind: 'claim', label: claimLabel(client) })
+  const granted: EffectiveRole[] = []
+  for (const name of rule.roles) {
+    const role = findRole(roles, name)
+    if (role === undefined) {
+      trace.push(rule.missingStep)
+      return deny(methodRule ? 'METHOD_NEEDS_ROLE' : 'ROLE_MISSING', trace, extra)
     }
-  } else {
-    roleSteps(trace, client, granted)
-    names = [granted.name]
+    granted.push(role)
+  }
+  const names: string[] = []
+  for (const role of granted) {
+    roleSteps(trace, client, role)
+    names.push(role.name)
   }
   trace.push(rule.step)
-  const grant: RouteGrant = { client, roles: names, rule: rule.label }
-  return allow(fromSegment ? 'WORKSPACE_ROLE' : 'CLIENT_ROLE', trace, { rule: rule.label, grant })
+  return allow(granting, trace, { rule: rule.label, grant: { client, roles: names, rule: rule.label } })
 }
 
 function compileRule(rule: RouteRule, option: string): CompiledRule {
@@ -278,9 +421,24 @@ function compileRule(rule: RouteRule, option: string): CompiledRule {
       : methods
         ? `${[...methods].join('|')} ${pattern.source}`
         : pattern.source
-  const base = { label, step: Object.freeze({ kind: 'rule', label }), extra: Object.freeze({ rule: label }), pattern, methods }
+  const rest = pattern.segments.length > 0 && pattern.segments[pattern.segments.length - 1]!.kind === 'rest'
+  const literals: (readonly [number, string])[] = []
+  pattern.segments.forEach((segment, index) => {
+    if (segment.kind === 'literal') literals.push(Object.freeze([index, segment.value] as const))
+  })
+  const base = {
+    label,
+    step: Object.freeze({ kind: 'rule', label }),
+    extra: Object.freeze({ rule: label }),
+    pattern,
+    fixedSegments: rest ? pattern.segments.length - 1 : pattern.segments.length,
+    rest,
+    literals: Object.freeze(literals),
+    methods,
+  }
   const req = rule.require
-  if (req === 'public' || req === 'authenticated') return { ...base, kind: req, roles: [], all: false, clientIndex: -1 }
+  const none = { roles: [], all: false, clientIndex: -1, clientSegment: -1, grantRoles: [], missingStep: base.step }
+  if (req === 'public' || req === 'authenticated') return { ...base, ...none, kind: req }
   if (req === null || typeof req !== 'object') {
     throw new InvalidOptionsError(`${option}.require`, `expected 'public', 'authenticated' or { anyOf | allOf, client? }, got ${JSON.stringify(req)}`)
   }
@@ -290,9 +448,13 @@ function compileRule(rule: RouteRule, option: string): CompiledRule {
   }
   const all = req.allOf !== undefined
   const roles = stringList(`${option}.require.${all ? 'allOf' : 'anyOf'}`, all ? req.allOf : req.anyOf, true)
+  const required = {
+    grantRoles: Object.freeze(roles.map((name) => Object.freeze([name]))),
+    missingStep: Object.freeze({ kind: 'rule', label, data: Object.freeze({ required: all ? { allOf: roles } : { anyOf: roles } }) }),
+  }
   const client = req.client
   if (typeof client === 'string') {
-    return { ...base, kind: 'roles', roles, all, clientIndex: -1, fixedClient: nonEmptyString(`${option}.require.client`, client) }
+    return { ...base, ...required, kind: 'roles', roles, all, clientIndex: -1, clientSegment: -1, fixedClient: nonEmptyString(`${option}.require.client`, client) }
   }
   let param: string
   if (client === undefined) {
@@ -311,5 +473,6 @@ function compileRule(rule: RouteRule, option: string): CompiledRule {
   } else {
     throw new InvalidOptionsError(`${option}.require.client`, `expected a client id or { segment: NAME }, got ${JSON.stringify(client)}`)
   }
-  return { ...base, kind: 'roles', roles, all, clientParam: param, clientIndex: pattern.params.indexOf(param) }
+  const clientSegment = pattern.segments.findIndex((segment) => segment.kind === 'param' && segment.name === param)
+  return { ...base, ...required, kind: 'roles', roles, all, clientParam: param, clientIndex: pattern.params.indexOf(param), clientSegment }
 }
