@@ -247,6 +247,28 @@ function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]
 const READ_BIT = permissionBit('environment::read')!
 const DAY_MS = 86_400_000
 
+/** `environment::read` on `<namespace>/<any valid name>` (default mode): never, always, or it depends on the name. */
+const READ_NEVER = 0
+const READ_ALWAYS = 1
+const READ_BY_NAME = 2
+/** Distinct namespaces whose matches a permission set keeps (then it starts over): bounds the memory a listing can grow. */
+const NAMESPACE_CACHE_MAX = 20_000
+/** The `data` of the resource step of an explained read (shared: trace steps are read-only). */
+const READ_DATA = Object.freeze({ permissions: Object.freeze(['environment::read']) })
+
+/** What a permission set knows about one namespace, computed once (the set is immutable). */
+interface NamespaceEntry {
+  /** The bindings matching the namespace; undefined when it has a character no ARN can match. */
+  readonly match: NamespaceMatch | undefined
+  /** READ_NEVER, READ_ALWAYS or READ_BY_NAME. */
+  readonly read: number
+  /**
+   * For `explainEnvironments`: when no binding of the namespace depends on the environment's name, the
+   * granting bindings and their chain (the same for every environment of the namespace); null otherwise.
+   */
+  explained?: { readonly bindings: readonly MergedBinding[]; readonly steps: readonly TraceStep[] } | null
+}
+
 function splitEnvironment(resource: EnvironmentLike): [string, string] {
   const ns = typeof resource.namespace === 'string' ? resource.namespace : resource.namespace.name
   return [ns, resource.name]
@@ -308,6 +330,8 @@ export class CondaStorePermissions {
   /** Why listing fails: an invalid ARN only (upstream's listing never converts roles). */
   readonly #arnInvalid: KeycloakPermissionsError | undefined
   readonly #exactNamespace = new Map<string, Compiled[]>()
+  /** Per distinct namespace seen by checks and filters: its matches and read verdict (bounded). */
+  readonly #namespaces = new Map<string, NamespaceEntry>()
   /** Wildcard namespace parts, bucketed so a namespace only meets the bindings that can match it. */
   readonly #anyNamespace: Compiled[] = []
   #everyNamespace: NamespaceMatch = EMPTY_MATCH
@@ -465,22 +489,64 @@ export class CondaStorePermissions {
     return runAutomaton(c.automaton, resource, false)
   }
 
-  /** `memo` caches namespace matches for the duration of one filter call (bounded by its input). */
-  #lookup(ns: string, memo: Map<string, NamespaceMatch> | undefined): NamespaceMatch {
-    if (memo === undefined) return this.#matchNamespace(ns)
-    let m = memo.get(ns)
-    if (m === undefined) {
-      m = this.#matchNamespace(ns)
-      memo.set(ns, m)
+  /** The bindings matching `ns` (which consists of ALLOWED characters), from the namespace cache. */
+  #lookup(ns: string): NamespaceMatch {
+    return this.#entry(ns).match!
+  }
+
+  /**
+   * The namespace cache: matches are computed once per distinct namespace for the life of the set (an
+   * immutable value), so a listing costs one Map lookup per environment, like an index of exact
+   * namespaces; wildcard bindings are matched when a namespace is first seen. Bounded by
+   * NAMESPACE_CACHE_MAX (cleared when full).
+   */
+  #entry(ns: string): NamespaceEntry {
+    let entry = this.#namespaces.get(ns)
+    if (entry === undefined) {
+      const match = allAllowed(ns) ? this.#matchNamespace(ns) : undefined
+      entry = { match, read: this.#readVerdict(match) }
+      if (this.#namespaces.size >= NAMESPACE_CACHE_MAX) this.#namespaces.clear()
+      this.#namespaces.set(ns, entry)
     }
-    return m
+    return entry
+  }
+
+  /** Whether `environment::read` on `ns/<valid name>` holds never, always or by name (default mode; compat: by name). */
+  #readVerdict(m: NamespaceMatch | undefined): number {
+    if (this.#compat) return READ_BY_NAME
+    if (m === undefined) return READ_NEVER
+    const every = this.#everyNamespace
+    if (((every.anyNameMask | m.anyNameMask) & READ_BIT) !== 0) return READ_ALWAYS
+    for (const layer of [every, m]) {
+      for (const list of layer.specificByName.values()) for (const c of list) if ((c.mask & READ_BIT) !== 0) return READ_BY_NAME
+      for (const c of layer.specificWild) if ((c.mask & READ_BIT) !== 0) return READ_BY_NAME
+      for (const c of layer.complex) if ((c.mask & READ_BIT) !== 0) return READ_BY_NAME
+    }
+    return READ_NEVER
+  }
+
+  /** The chain `explain('environment::read', ns/name)` gives for any name of a READ_ALWAYS namespace, or null when it depends on the name. */
+  #explainedRead(entry: NamespaceEntry): NamespaceEntry['explained'] {
+    if (entry.explained !== undefined) return entry.explained
+    const m = entry.match!
+    const every = this.#everyNamespace
+    const nameFree =
+      this.#invalid === undefined &&
+      this.#complex.length === 0 &&
+      this.#unsupported.length === 0 &&
+      [every, m].every((layer) => layer.specificByName.size === 0 && layer.specificWild.length === 0 && layer.complex.length === 0)
+    if (!nameFree) return (entry.explained = null)
+    const granting = [...every.anyName, ...m.anyName].filter((c) => (c.mask & READ_BIT) !== 0).sort((a, b) => a.index - b.index)
+    const steps = this.#userSteps()
+    for (const c of granting) steps.push(...this.#chainOf(c.binding))
+    return (entry.explained = { bindings: granting.map((c) => c.binding), steps })
   }
 
   /**
    * The one matcher behind `can`, `check`, `explain` and every filter. `wantMatched: false` (readable
    * filtering) skips collecting the matching bindings; the mask is the same either way.
    */
-  #evaluate(resource: string, memo?: Map<string, NamespaceMatch>, wantMatched = true): Evaluation {
+  #evaluate(resource: string, wantMatched = true): Evaluation {
     const every = this.#everyNamespace
     if (this.#compat) {
       // Bindings without metacharacters cannot consume '/' or '\n', so `$` before a final '\n' is the only quirk.
@@ -490,7 +556,7 @@ export class CondaStorePermissions {
       let mask = 0
       const matched: Compiled[] = []
       if (allAllowed(ns)) {
-        const m = this.#lookup(ns, memo)
+        const m = this.#lookup(ns)
         if (slash < 0) {
           // Upstream's optional name group: a bare namespace matches whatever the name part.
           for (const layer of [every, m]) for (const c of layer.all) (mask |= c.mask), matched.push(c)
@@ -510,8 +576,8 @@ export class CondaStorePermissions {
     }
     const slash = resource.indexOf('/')
     const ns = slash < 0 ? resource : resource.slice(0, slash)
-    if (!allAllowed(ns)) return NO_MATCH
-    const m = this.#lookup(ns, memo)
+    const m = this.#entry(ns).match
+    if (m === undefined) return NO_MATCH
     if (slash < 0) {
       // D3: namespace-level (and global '') checks honour only bindings whose name part is all '*'.
       let mask = every.anyNameMask | m.anyNameMask
@@ -533,7 +599,7 @@ export class CondaStorePermissions {
 
   /** Listing (roles ignored): default = the same matcher; compat = upstream's SQL LIKE. */
   #listed(ns: string, name: string, memo?: Map<string, readonly Compiled[]>): readonly Compiled[] {
-    if (!this.#compat) return this.#evaluate(`${ns}/${name}`, memo as unknown as Map<string, NamespaceMatch>).matched
+    if (!this.#compat) return this.#evaluate(`${ns}/${name}`).matched
     let candidates = memo?.get(ns)
     if (candidates === undefined) {
       candidates = this.#compiled.filter((c) => {
@@ -736,7 +802,20 @@ export class CondaStorePermissions {
    */
   explainEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): EnvironmentAccess<T>[] {
     const out: EnvironmentAccess<T>[] = []
-    this.#filter(environments, options, (environment, ns, name, matched) => {
+    this.#filter(environments, options, (environment, ns, rest, matched, entry) => {
+      // The same decision `explain` gives, from the namespace's cached chain when no binding depends on the name.
+      const explained = entry === undefined ? null : this.#explainedRead(entry)
+      if (explained) {
+        // `rest` is undefined only for a string environment `ns/name`: the resource is the string itself.
+        const resource = environment as string
+        const steps = explained.steps.slice()
+        steps.push({ kind: 'resource', label: resource, data: READ_DATA })
+        const grant = explained.bindings.slice()
+        const decision: CondaStoreDecision = { allowed: true, reason: 'BINDING_GRANTS', trace: steps, rule: 'default', grant }
+        out.push({ environment, namespace: ns, name: resource.slice(ns.length + 1), bindings: grant, decision })
+        return
+      }
+      const name = rest ?? (environment as string).slice(ns.length + 1)
       const resource = `${ns}/${name}`
       const decision =
         (options.visibility ?? 'readable') === 'readable'
@@ -749,33 +828,49 @@ export class CondaStorePermissions {
     return out
   }
 
+  /**
+   * The one filter loop. `keep` gets the namespace cache entry when the environment (a string) was kept
+   * on the namespace's verdict alone (default mode, readable, READ_ALWAYS and a valid name); its name is
+   * then left for `keep` to slice (undefined), as filtering does not need it.
+   */
   #filter<T extends CondaStoreResource>(
     environments: Iterable<T>,
     options: FilterOptions,
-    keep: (env: T, ns: string, name: string, matched: readonly Compiled[]) => void,
+    keep: (env: T, ns: string, name: string | undefined, matched: readonly Compiled[], entry?: NamespaceEntry) => void,
   ): void {
     const visibility = options.visibility ?? 'readable'
     if (visibility !== 'readable' && visibility !== 'listed') throw new InvalidOptionsError('visibility', "must be 'readable' or 'listed'")
     if (visibility === 'readable' ? this.#invalid : this.#arnInvalid) return
+    // Default-mode reads of `ns/name` strings: one namespace lookup decides, unless a binding depends on the name.
+    const byNamespace = visibility === 'readable' && !this.#compat
     const memo = new Map<string, never>()
     for (const env of environments) {
       let ns: string
       let name: string
       if (typeof env === 'string') {
         const slash = env.indexOf('/')
+        if (byNamespace && slash >= 0) {
+          ns = env.slice(0, slash)
+          const entry = this.#entry(ns)
+          if (entry.read === READ_NEVER) continue
+          if (entry.read === READ_ALWAYS) {
+            if (allAllowed(env, false, slash + 1)) keep(env, ns, undefined, NONE, entry)
+            continue
+          }
+        }
         ns = slash < 0 ? env : env.slice(0, slash)
         name = slash < 0 ? '' : env.slice(slash + 1)
         if (slash < 0) {
           // A bare namespace is not an environment: it is kept exactly when `can` would allow it.
           if (visibility === 'readable') {
-            const e = this.#evaluate(env, memo, false)
+            const e = this.#evaluate(env, false)
             if ((e.mask & READ_BIT) !== 0) keep(env, ns, name, e.matched)
           }
           continue
         }
       } else [ns, name] = splitEnvironment(env)
       if (visibility === 'readable') {
-        const e = this.#evaluate(typeof env === 'string' ? env : `${ns}/${name}`, memo, false)
+        const e = this.#evaluate(typeof env === 'string' ? env : `${ns}/${name}`, false)
         if ((e.mask & READ_BIT) !== 0) keep(env, ns, name, e.matched)
       } else {
         const matched = this.#listed(ns, name, memo)

@@ -158,6 +158,24 @@ describe('properties', () => {
       )
     })
   }
+  it('explainEnvironments decides each environment as explain() does, whatever the namespace cache holds', () => {
+    const nameless = fc.dictionary(fc.tuple(seg, fc.constantFrom('*', 'a', 'a*')).map(([n, e]) => `${n}/${e}`), roles, { maxKeys: 8 })
+    fc.assert(
+      fc.property(fc.oneof(bindings, nameless), fc.array(env, { maxLength: 30 }), (b, xs) => {
+        const create = () => CondaStorePermissions.create(token(b), { username: 'alice' })
+        const warm = create()
+        warm.filterEnvironments(xs) // the namespace cache filled by another call first
+        for (const perms of [create(), warm]) {
+          for (const a of perms.explainEnvironments(xs)) {
+            const fresh = create().explain('environment::read', `${a.namespace}/${a.name}`)
+            expect(JSON.parse(JSON.stringify(a.decision))).toEqual(JSON.parse(JSON.stringify(fresh)))
+            expect(a.bindings).toEqual(fresh.grant)
+          }
+        }
+      }),
+      { numRuns: 400 },
+    )
+  })
   it('default listed ⊇ readable, and the default never grants a permission compat does not', () => {
     fc.assert(
       fc.property(bindings, fc.array(fc.tuple(name, name).map(([n, e]) => `${n}/${e}`), { maxLength: 20 }), fc.constantFrom(...CONDA_STORE_PERMISSIONS), (b, xs, p) => {
