@@ -160,13 +160,32 @@ interface Verified {
   readonly protectedHeader: Readonly<JWSHeaderParameters>
   /** Verified with a key set that could not be refreshed (Keycloak unreachable; see `jwksRemote.serveStaleMs`). */
   readonly staleKeys: boolean
+  /**
+   * With `verifiedCache`: the principal `resolve` built from this token, kept with the token's entry
+   * (so evicted and expired with it), and the catalogue role maps it was built from (it is reused only
+   * while the catalogue still answers with the same maps, fresh).
+   */
+  resolved?: ResolvedPrincipal
+}
+
+interface ResolvedPrincipal {
+  /** As built (`origin.cached: false`), returned by the call that built it. */
+  readonly built: Principal
+  /** The same principal marked `origin.cached: true`, made once on the first reuse (stable identity). */
+  reused?: Principal
+  /** Container key → the catalogue role map the attributes came from; empty without a catalogue. */
+  readonly maps: ReadonlyMap<string, CatalogueRoles>
 }
 
 interface CatalogueLookup {
   readonly lookup: (role: RoleRef) => RoleAttributes | undefined
   /** Containers served from a stale map, with their age. */
   readonly stale: readonly { readonly container: string; readonly loadedAt: number }[]
+  /** Container key → the role map read. */
+  readonly maps: ReadonlyMap<string, CatalogueRoles>
 }
+
+const NO_MAPS: ReadonlyMap<string, CatalogueRoles> = new Map()
 
 const REALM_KEY = '\u0000realm'
 
@@ -361,7 +380,10 @@ export class TokenSource {
    * ```
    */
   async resolve(token: string, options?: ResolveOptions): Promise<Principal> {
-    const { payload, staleKeys } = await this.#verifyAll(token)
+    const verified = await this.#verifyAll(token)
+    const reused = verified.resolved !== undefined ? this.#reuse(verified.resolved) : undefined
+    if (reused !== undefined) return reused
+    const { payload, staleKeys } = verified
     if (this.#requireRoles && payload['realm_access'] === undefined && payload['resource_access'] === undefined) {
       throw new TokenRejectedError('TOKEN_INVALID', 'NO_ROLES', 'the token has neither realm_access nor resource_access (a lightweight access token?)')
     }
@@ -394,7 +416,11 @@ export class TokenSource {
       throw asMalformed(err)
     }
     const staleCatalogue = catalogue?.stale ?? []
-    if (!staleKeys && staleCatalogue.length === 0) return principal
+    if (!staleKeys && staleCatalogue.length === 0) {
+      // Only a cached token's entry keeps it (the verified cache never holds a stale-key verification).
+      if (this.#verifiedCache?.has(token)) verified.resolved = { built: principal, maps: catalogue?.maps ?? NO_MAPS }
+      return principal
+    }
     const now = this.#clock.now()
     const diagnostics = [...principal.diagnostics]
     const subject = { user: principal.username }
@@ -423,6 +449,24 @@ export class TokenSource {
     return { ...principal, origin: { ...principal.origin, stale: true }, diagnostics }
   }
 
+  /**
+   * A principal this token already resolved to, when nothing it was built from changed: the claims
+   * are the token's (its entry is the cache key), the options are fixed, and every catalogue role map
+   * it read is still the fresh one. Marked `origin.cached: true`; the same object on every reuse, so
+   * results derived from it (component caches keyed by the principal) are reused too.
+   */
+  #reuse(resolved: ResolvedPrincipal): Principal | undefined {
+    const cache = this.#catalogueCache
+    if (cache !== undefined) {
+      for (const [key, roles] of resolved.maps) if (cache.peekFresh(key)?.roles !== roles) return undefined
+    }
+    if (resolved.reused === undefined) {
+      const built = resolved.built
+      resolved.reused = { ...built, origin: { ...built.origin, cached: true } }
+    }
+    return resolved.reused
+  }
+
   async #loadCatalogue(payload: Readonly<Record<string, unknown>>, options: ResolveOptions | undefined): Promise<CatalogueLookup> {
     const keys: string[] = []
     if (payload['realm_access'] !== undefined) keys.push(REALM_KEY)
@@ -446,7 +490,7 @@ export class TokenSource {
       if (hit === null) missing.push(key)
       else maps.set(key, hit.roles)
     }
-    if (missing.length === 0) return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale }
+    if (missing.length === 0) return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale, maps }
     const signal = options?.signal
     try {
       await abortable(
@@ -463,7 +507,7 @@ export class TokenSource {
       if (signal?.aborted && err === signal.reason) throw err
       throw catalogueRejection(err)
     }
-    return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale }
+    return { lookup: (role) => maps.get(role.client === undefined ? REALM_KEY : `c${role.client}`)?.get(role.name), stale, maps }
   }
 
   /** {@link verify} with what only `resolve` needs to know (stale keys). */

@@ -365,3 +365,38 @@ describe('TokenSource while Keycloak is down: the last JWKS keeps verifying, bou
     status = 200
   })
 })
+
+describe('TokenSource with verifiedCache: the principal is kept with the token', () => {
+  it('a cached token resolves to the same principal (origin.cached), rebuilt when a catalogue map changes; claims still checked per call', async () => {
+    const catalogue = new WorkspaceCatalogue(3)
+    const tokens = source({ catalogue, verifiedCache: { max: 10 }, catalogueCache: { ttlMs: 60_000 } })
+    const token = await sign(claims({ resource_access: manyClients(3) }))
+    const first = await tokens.resolve(token)
+    expect(first.origin.cached).toBe(false)
+    const calls = catalogue.calls
+    const second = await tokens.resolve(token)
+    const third = await tokens.resolve(token)
+    expect(third).toBe(second)
+    expect(second).toEqual({ ...first, origin: { ...first.origin, cached: true } })
+    expect(catalogue.calls).toBe(calls)
+    // A catalogue map past its TTL is loaded again (another Map): the principal is rebuilt from it.
+    clock.advance(61_000)
+    const rebuilt = await tokens.resolve(token)
+    expect(rebuilt).not.toBe(second)
+    expect(rebuilt.origin.cached).toBe(false)
+    expect(catalogue.calls).toBeGreaterThan(calls)
+    expect(await tokens.resolve(token)).not.toBe(second)
+    // Expiry is a claim check: a reused principal is never returned for an expired token.
+    clock.advance(300_000)
+    await expectRejected(tokens.resolve(token), 'TOKEN_EXPIRED', 'EXPIRED')
+  })
+
+  it('without verifiedCache every resolve builds its principal', async () => {
+    const tokens = source()
+    const token = await sign()
+    const a = await tokens.resolve(token)
+    const b = await tokens.resolve(token)
+    expect(a).not.toBe(b)
+    expect(b.origin.cached).toBe(false)
+  })
+})
