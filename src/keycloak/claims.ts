@@ -11,7 +11,7 @@ import type { Diagnostic } from '../core/diagnostics.js'
 import { diagnostic } from '../core/diagnostics.js'
 import type { TokenRejectionDetail, TokenRejectionReason } from '../core/errors.js'
 import { InvalidInputError, InvalidOptionsError } from '../core/errors.js'
-import type { EffectiveRole, Principal, RoleAttributes, RoleRef, TokenInfo } from '../core/principal.js'
+import type { EffectiveRole, Principal, RoleAttributes, RoleRef, RoleVia, TokenInfo } from '../core/principal.js'
 
 /**
  * Options of {@link validateClaims}.
@@ -401,7 +401,7 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
 
   let attributesComplete = lookup !== undefined
   const effective = (ref: RoleRef): EffectiveRole => {
-    let attributes: RoleAttributes = {}
+    let attributes: RoleAttributes = NO_ATTRIBUTES
     if (lookup !== undefined) {
       const found = lookup(ref)
       if (found === undefined) {
@@ -419,7 +419,7 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
         attributes = found
       }
     }
-    return ref.client === undefined ? { name: ref.name, attributes, via: [] } : { client: ref.client, name: ref.name, attributes, via: [] }
+    return sharedRole(ref, attributes)
   }
 
   const realmRoles =
@@ -455,6 +455,31 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
     token,
     diagnostics,
   }
+}
+
+const NO_ATTRIBUTES: RoleAttributes = Object.freeze({})
+const NO_VIA: readonly RoleVia[] = Object.freeze([])
+/** Distinct roles kept per attribute map (then that map's roles start over): bounds what tokens can make us keep. */
+const SHARED_ROLES_MAX = 10_000
+/** By attribute map (the catalogue's, or none), the role objects principals from claims share (frozen). */
+const sharedRoles = new WeakMap<RoleAttributes, Map<string, EffectiveRole>>()
+
+/**
+ * One frozen role object per (role, attribute map): principals built from claims carry no provenance,
+ * so every principal naming the same role can share it (memory per cached principal), as it shares
+ * the catalogue's attribute map.
+ */
+function sharedRole(ref: RoleRef, attributes: RoleAttributes): EffectiveRole {
+  let roles = sharedRoles.get(attributes)
+  if (roles === undefined) sharedRoles.set(attributes, (roles = new Map()))
+  const key = ref.client === undefined ? `r${ref.name}` : `c${ref.client.length}:${ref.client}/${ref.name}`
+  let role = roles.get(key)
+  if (role === undefined) {
+    role = Object.freeze(ref.client === undefined ? { name: ref.name, attributes, via: NO_VIA } : { client: ref.client, name: ref.name, attributes, via: NO_VIA })
+    if (roles.size >= SHARED_ROLES_MAX) roles.clear()
+    roles.set(key, role)
+  }
+  return role
 }
 
 function normalizePrincipalOptions(options: PrincipalFromClaimsOptions) {

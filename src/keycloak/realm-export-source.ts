@@ -63,6 +63,16 @@ interface GroupNode {
   readonly roles: RoleNode[]
 }
 
+/** What every principal of one user shares (see `resolveSync`). */
+interface ResolvedParts {
+  readonly groups: readonly string[]
+  readonly realmRoles: readonly EffectiveRole[]
+  readonly clientRoles: Readonly<Record<string, readonly EffectiveRole[]>>
+}
+
+const COMPLETE = Object.freeze({ groups: true, realmRoles: true, attributes: true, provenance: true })
+const NO_DIAGNOSTICS: readonly never[] = Object.freeze([])
+
 interface UserNode {
   readonly id: string | undefined
   readonly username: string
@@ -138,6 +148,8 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   readonly #groups = new Map<string, GroupNode>()
   readonly #users = new Map<string, UserNode>()
   readonly #usersById = new Map<string, UserNode>()
+  /** Per user, the parts every principal of the user shares (the export does not change; bounded by its users). */
+  readonly #resolved = new WeakMap<UserNode, ResolvedParts>()
   #byClient: Map<string, Map<string, RoleAttributes>> | undefined
   readonly #defaultRoleKey: string
 
@@ -327,6 +339,29 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
    */
   resolveSync(user: UserRef): Principal {
     const node = this.#findUser(user)
+    // The export does not change after construction: a user's roles are resolved once and every
+    // principal of that user shares them (frozen), as it shares the role attribute maps.
+    let parts = this.#resolved.get(node)
+    if (parts === undefined) {
+      parts = this.#resolveParts(node)
+      this.#resolved.set(node, parts)
+    }
+    return {
+      realm: this.realm,
+      userId: node.id,
+      username: node.username,
+      ...(node.disabled && { enabled: false }),
+      groups: parts.groups,
+      realmRoles: parts.realmRoles,
+      clientRoles: parts.clientRoles,
+      complete: COMPLETE,
+      origin: { kind: 'realm-export', resolvedAt: this.#clock.now(), cached: false, stale: false },
+      diagnostics: NO_DIAGNOSTICS,
+    }
+  }
+
+  /** A user's groups and effective roles with provenance, frozen (shared by every principal of the user). */
+  #resolveParts(node: UserNode): ResolvedParts {
     const effective = new Map<string, { node: RoleNode; via: RoleVia[] }>()
     const queue: RoleNode[] = []
     const add = (role: RoleNode, via: RoleVia) => {
@@ -354,7 +389,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
     const realmRoles: EffectiveRole[] = []
     const clientRoles = new Map<string, EffectiveRole[]>()
     for (const { node: role, via } of effective.values()) {
-      const value: EffectiveRole = { ...role.ref, attributes: role.attributes, via }
+      const value: EffectiveRole = Object.freeze({ ...role.ref, attributes: role.attributes, via: Object.freeze(via) })
       if (role.ref.client === undefined) realmRoles.push(value)
       else if (!this.#clients || this.#clients.has(role.ref.client)) {
         const list = clientRoles.get(role.ref.client)
@@ -364,24 +399,16 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
     }
     realmRoles.sort(compareRoleRefs)
     // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
-    const sortedClients: Record<string, EffectiveRole[]> = {}
+    const sortedClients: Record<string, readonly EffectiveRole[]> = {}
     for (const client of [...clientRoles.keys()].sort()) {
-      const list = clientRoles.get(client)!.sort(compareRoleRefs)
+      const list = Object.freeze(clientRoles.get(client)!.sort(compareRoleRefs))
       if (client === '__proto__') Object.defineProperty(sortedClients, client, { value: list, enumerable: true, writable: true, configurable: true })
       else sortedClients[client] = list
     }
-
     return {
-      realm: this.realm,
-      userId: node.id,
-      username: node.username,
-      ...(node.disabled && { enabled: false }),
-      groups: [...node.groups].sort(),
-      realmRoles,
-      clientRoles: sortedClients,
-      complete: { groups: true, realmRoles: true, attributes: true, provenance: true },
-      origin: { kind: 'realm-export', resolvedAt: this.#clock.now(), cached: false, stale: false },
-      diagnostics: [],
+      groups: Object.freeze([...node.groups].sort()),
+      realmRoles: Object.freeze(realmRoles),
+      clientRoles: Object.freeze(sortedClients),
     }
   }
 

@@ -382,3 +382,31 @@ describe('hostile client ids in resource_access', () => {
     expect(Object.keys(p.clientRoles)).toEqual(['__proto__'])
   })
 })
+
+describe('principalFromClaims: role objects are shared between principals', () => {
+  it('one frozen object per (role, attribute map), never mixing attribute maps', () => {
+    const claims = (user: string) => ({
+      iss: 'http://kc/realms/r',
+      sub: `s-${user}`,
+      exp: 1767225900,
+      iat: 1767225600,
+      preferred_username: user,
+      realm_access: { roles: ['offline_access'] },
+      resource_access: { 'ws-a': { roles: ['ws_access'] } },
+    })
+    const a = principalFromClaims(claims('a'))
+    const b = principalFromClaims(claims('b'))
+    expect(b.clientRoles['ws-a']![0]).toBe(a.clientRoles['ws-a']![0])
+    expect(b.realmRoles[0]).toBe(a.realmRoles[0])
+    expect(Object.isFrozen(a.realmRoles[0])).toBe(true)
+    expect(a.clientRoles['ws-a']).toEqual([{ client: 'ws-a', name: 'ws_access', attributes: {}, via: [] }])
+    const withAttributes: RoleAttributes = { workspace: ['ws-a'] }
+    const c = principalFromClaims(claims('c'), { attributes: () => withAttributes })
+    expect(c.clientRoles['ws-a']![0]).not.toBe(a.clientRoles['ws-a']![0])
+    expect(c.clientRoles['ws-a']![0]!.attributes).toBe(withAttributes)
+    // A realm role and a client role of the same name never share an object.
+    const d = principalFromClaims({ ...claims('d'), realm_access: { roles: ['ws_access'] } })
+    expect(d.realmRoles[0]).not.toBe(d.clientRoles['ws-a']![0])
+    expect(d.realmRoles[0]!.client).toBeUndefined()
+  })
+})

@@ -225,3 +225,20 @@ describe('RealmExportSource: disabled accounts (Principal.enabled)', () => {
     expect(() => new RealmExportSource({ realm: 'r', users: [{ username: 'u', enabled: 'no' }] })).toThrow(/users\.0\.enabled/)
   })
 })
+
+describe('RealmExportSource: principals of one user share their resolved roles', () => {
+  it('the same frozen role lists and attribute maps on every resolve, with a fresh origin', () => {
+    const clock = new ManualClock(1_000)
+    const source = RealmExportSource.example({ clock })
+    const a = source.resolveSync('bob')
+    clock.advance(5)
+    const b = source.resolveSync('bob')
+    expect(b).toEqual({ ...a, origin: { ...a.origin, resolvedAt: 1_005 } })
+    expect(b.clientRoles).toBe(a.clientRoles)
+    expect(b.realmRoles).toBe(a.realmRoles)
+    expect(Object.isFrozen(a.clientRoles) && Object.isFrozen(a.realmRoles) && Object.isFrozen(a.groups)).toBe(true)
+    for (const role of [...a.realmRoles, ...Object.values(a.clientRoles).flat()]) expect(Object.isFrozen(role) && Object.isFrozen(role.via)).toBe(true)
+    expect(b.origin).not.toBe(a.origin)
+    expect(source.resolveSync('alice').clientRoles).not.toBe(a.clientRoles)
+  })
+})
