@@ -232,6 +232,23 @@ export function routePolicyFor(
   return routePoliciesFor(settings, workspacePolicy).policyFor
 }
 
+/**
+ * A component result cached with the principal it derives from: keyed by the principal object (a
+ * value that never changes), so a source that replaces the principal invalidates it, and the entry
+ * goes when the principal does (a WeakMap holds no principal alive).
+ */
+function derivedFrom<T>(derive: (principal: Principal) => T): (principal: Principal) => T {
+  const cache = new WeakMap<Principal, T>()
+  return (principal) => {
+    let value = cache.get(principal)
+    if (value === undefined) {
+      value = derive(principal)
+      cache.set(principal, value)
+    }
+    return value
+  }
+}
+
 function condaStoreComponent(settings: BuiltInSettings): RegistryComponent & { permissions(principal: Principal): CondaStorePermissions } {
   const c = settings.condaStore ?? {}
   const nebari: NebariOptions = {
@@ -240,7 +257,7 @@ function condaStoreComponent(settings: BuiltInSettings): RegistryComponent & { p
     ...(c.defaultNamespace !== undefined ? { defaultNamespace: c.defaultNamespace } : {}),
     ...(c.globalNamespace !== undefined ? { globalNamespace: c.globalNamespace } : {}),
   }
-  const permissions = (principal: Principal) => condaStorePermissionsFor(principal, nebari)
+  const permissions = derivedFrom((principal: Principal) => condaStorePermissionsFor(principal, nebari))
   return {
     name: 'conda-store',
     resourceKind: 'namespace',
@@ -324,6 +341,7 @@ export function jupyterhubOptions(settings: BuiltInSettings): NebariJupyterHubOp
 
 function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
   const options = jupyterhubOptions(settings)
+  const hubOf = derivedFrom((principal: Principal) => jupyterhubPrincipal(principal, options))
   const { adminGroups, allowedGroups } = options
 
   /** Why JupyterHub's default `admin` / `user` role applies: the configured groups and roles the user holds. */
@@ -356,7 +374,7 @@ function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
       return { request: { action: scope }, targets: target === undefined ? [] : [target] }
     },
     resolve(principal) {
-      const hub = jupyterhubPrincipal(principal, options)
+      const hub = hubOf(principal)
       return {
         view: {
           loginRejected: hub.loginRejected,
@@ -372,7 +390,7 @@ function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
     explain: chainOf,
     lint: (roles) => lintJupyterHubRoles(roles, options),
     resources(principal) {
-      const hub = jupyterhubPrincipal(principal, options)
+      const hub = hubOf(principal)
       const grants: ResourceGrant[] = []
       if (hub.scopes.scopes.length === 0) return { grants, diagnostics: hub.diagnostics }
       const owner = { owner: { kind: 'user' as const, name: principal.username } }

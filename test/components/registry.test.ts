@@ -235,3 +235,21 @@ describe("another user's groups for JupyterHub group filters", () => {
     expect((await createRegistry().check(ann, { component: 'jupyterhub', action: 'read:users', resource: 'user=ben' })).decision.allowed).toBe(false)
   })
 })
+
+describe('component results cached with their principal', () => {
+  it('the same principal object gets the same conda-store permission set; a replaced principal a new one; the answers agree', () => {
+    const registry = createRegistry()
+    const source = RealmExportSource.example()
+    const bob = source.resolveSync('bob')
+    const set = registry.condaStore(bob)
+    expect(registry.condaStore(bob)).toBe(set)
+    const again = source.resolveSync('bob')
+    expect(again).not.toBe(bob)
+    const other = registry.condaStore(again)
+    expect(other).not.toBe(set)
+    expect(other.toPermissionResponse()).toEqual(set.toPermissionResponse())
+    const view = (p: Principal) => JSON.stringify(registry.resolve(p).components['jupyterhub'])
+    expect(view(bob)).toBe(view(bob))
+    expect(view(again)).toBe(view(bob))
+  })
+})
