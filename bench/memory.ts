@@ -16,6 +16,7 @@ import type { Principal } from '../src/core/principal.js'
 import { expandScopes } from '../src/jupyterhub/index.js'
 import { principalFromClaims, RealmExportSource, TokenSource } from '../src/keycloak/index.js'
 import { workspaceApiPolicy } from '../src/workspaces/index.js'
+import { generateRealm } from '../test/review/generate-realm.js'
 import type { RouteDecision } from '../src/workspaces/index.js'
 import { measure } from './measure.js'
 import type { BenchResult, Scenario } from './types.js'
@@ -160,6 +161,32 @@ export const run: Scenario = async ({ quick }) => {
       notes:
         `${Math.round(f.bytesPerEntry)} bytes/principal incl. key and cache bookkeeping (${mib(f.atMax)} for ${principals}); ` +
         `users ${users.join('/')} cycled; ${boundNote(f, principals)}`,
+    }
+  })())
+
+  // 1b. Principals of distinct users of a generated realm (issue 15: 10,000 cached principals): no
+  //     user repeats within the first `max`, so nothing is shared between entries but the catalogue's
+  //     role attribute maps; the per-user role lists the source resolves once are counted here.
+  results.push(await (async (): Promise<BenchResult> => {
+    const users = quick ? 2_000 : 10_000
+    const source = new RealmExportSource(generateRealm({ users, groups: 50, namespaces: 200, workspaces: 100 }), { clock })
+    const names = source.usernames()
+    const f = await footprint<Principal>(principalCache(users), users, (i) => {
+      const p = source.resolveSync(names[i % names.length]!)
+      return [`${p.username}-${i}`, p]
+    })
+    const sample = f.cache.values().next().value!
+    const roles = sample.realmRoles.length + Object.values(sample.clientRoles).reduce((n, list) => n + list.length, 0)
+    return {
+      scenario: 'memory: cached principal (generated realm, distinct users)',
+      size: `${users} principals (max ${users})`,
+      ours: await insertTime(f.cache, sample),
+      target: 'memory per cached principal ≤ 3 KB',
+      met: f.bytesPerEntry <= 3 * 1024,
+      measured: `${(f.bytesPerEntry / 1024).toFixed(1)} KB`,
+      notes:
+        `${Math.round(f.bytesPerEntry)} bytes/principal incl. key, cache bookkeeping and the user's resolved role lists (${roles} roles, ` +
+        `${sample.groups.length} groups in the first; ${mib(f.atMax)} for ${users}; generateRealm 50 groups × 200 namespaces × 100 workspaces); ${boundNote(f, users)}`,
     }
   })())
 
