@@ -33,6 +33,7 @@ export type CheckRequest =
   | { readonly user: string; readonly condaStore: { readonly permission: string; readonly resource: string } }
   | { readonly user: string; readonly jupyterhub: { readonly scope: string; readonly resource?: { readonly kind: string; readonly value: string } } }
   | { readonly user: string; readonly component: { readonly name: string; readonly action: string; readonly resource: string } }
+  | { readonly user: string; readonly collaboration: { readonly server: string; readonly action: string; readonly resource: string } }
 
 const subjectSchema = { user: z.string().min(1).optional(), token: z.string().min(1).optional() }
 
@@ -50,6 +51,7 @@ const checkSchema = z.union([
     }),
   }),
   z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
+  z.strictObject({ ...subjectSchema, collaboration: z.strictObject({ server: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
 ])
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -83,8 +85,8 @@ export interface EngineOptions {
   readonly environments?: EnvironmentSourceSpec
 }
 
-/** The registry request of a CLI / HTTP check. */
-export function registryCheck(request: CheckRequest): RegistryCheck {
+/** The registry request of a CLI / HTTP check (a collaboration check is the registry's own call, not a component check). */
+export function registryCheck(request: Exclude<CheckRequest, { collaboration: unknown }>): RegistryCheck {
   if ('route' in request) {
     return { component: 'workspaces', action: request.route.method, resource: request.route.path, ...(request.route.policy ? { policy: request.route.policy } : {}) }
   }
@@ -187,6 +189,14 @@ export class Engine {
   /** Runs one check. Throws only for usage errors (unknown component, action, permission, scope or method; bad input). */
   async check(request: CheckRequest, resolved?: Principal): Promise<CheckOutcome> {
     const principal = resolved ?? (await this.principal(request.user))
+    if ('collaboration' in request) {
+      const { decision, chain, groupsOf } = await this.registry.collaboration(principal, request.collaboration)
+      // The paths that grant the scope that allowed it: access:servers on the server (owner, `access: 'full'`) or the mapped scope.
+      const grant = typeof decision.grant === 'string' && decision.grant !== 'owner' ? decision.grant : 'access:servers'
+      const scope = `${grant}!server=${request.collaboration.server}`
+      const jupyterhub = { ...this.registry.jupyterhub, ...(groupsOf ? { groupsOf } : {}) }
+      return { decision, chain, chains: decisionChains(principal, decision, { component: 'jupyterhub', resource: scope, jupyterhub }) }
+    }
     const { component, request: checked, decision, chain, groupsOf } = await this.registry.check(principal, registryCheck(request))
     // The chain model draws every path of an allowed decision (the route's resource is `METHOD path`).
     const resource = component === 'workspaces' ? `${checked.action} ${checked.resource}` : component === 'jupyterhub' ? checked.action : checked.resource ?? ''
@@ -199,7 +209,7 @@ export class Engine {
     const parsed = checkSchema.safeParse(body)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
-      throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component })`)
+      throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component | collaboration })`)
     }
     const { user, token, ...kind } = parsed.data as { user?: string; token?: string }
     if ((user === undefined) === (token === undefined)) {

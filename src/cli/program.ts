@@ -19,6 +19,7 @@ interface CheckFlags extends CommonFlags {
   jupyterhub?: string
   resource?: string
   component?: string[]
+  collaboration?: string[]
 }
 
 /** `--config`, `--print-config` and the component settings every command shares (diff included). */
@@ -84,8 +85,10 @@ async function openEngineWithSource(settings: CommandSettings, environments?: En
 
 function checkRequest(flags: CheckFlags): CheckRequest {
   const user = requireUser(flags)
-  const given = [flags.route, flags.condaStore, flags.jupyterhub, flags.component].filter((v) => v !== undefined)
-  if (given.length !== 1) throw new UsageError('give exactly one of --route METHOD PATH, --conda-store PERMISSION RESOURCE, --jupyterhub SCOPE, --component NAME ACTION RESOURCE')
+  const given = [flags.route, flags.condaStore, flags.jupyterhub, flags.component, flags.collaboration].filter((v) => v !== undefined)
+  if (given.length !== 1) {
+    throw new UsageError('give exactly one of --route METHOD PATH, --conda-store PERMISSION RESOURCE, --jupyterhub SCOPE, --component NAME ACTION RESOURCE, --collaboration OWNER/NAME ACTION RESOURCE')
+  }
   if (flags.resource !== undefined && flags.jupyterhub === undefined) throw new UsageError('--resource KIND=VALUE goes with --jupyterhub SCOPE')
   const arity = (name: string, values: string[], n: number, shape: string) => {
     if (values.length !== n) throw new UsageError(`${name} takes ${n} values: ${shape}`)
@@ -98,6 +101,10 @@ function checkRequest(flags: CheckFlags): CheckRequest {
   if (flags.condaStore) {
     const [permission, resource] = arity('--conda-store', flags.condaStore, 2, 'PERMISSION RESOURCE')
     return { user, condaStore: { permission: permission!, resource: resource! } }
+  }
+  if (flags.collaboration) {
+    const [server, action, resource] = arity('--collaboration', flags.collaboration, 3, 'OWNER/NAME ACTION RESOURCE')
+    return { user, collaboration: { server: server!, action: action!, resource: resource! } }
   }
   if (flags.component) {
     const [name, action, resource] = arity('--component', flags.component, 3, 'NAME ACTION RESOURCE')
@@ -135,6 +142,7 @@ function addCheckOptions(command: Command): Command {
     .option('--jupyterhub <scope>', 'a JupyterHub scope, e.g. access:servers')
     .option('--resource <kind=value>', 'with --jupyterhub: the resource, e.g. server=bob/ or user=bob')
     .option('--component <name-action-resource...>', 'a custom component check: NAME ACTION RESOURCE')
+    .option('--collaboration <server-action-resource...>', "a jupyter-server check on a shared server: OWNER/NAME ACTION RESOURCE, e.g. alice/ write contents (OWNER/ is the default server)")
     .option('--json', 'print JSON: { allowed, reason, trace }')
 }
 

@@ -14,7 +14,16 @@ import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError, UnknownNameError, UserNotFoundError } from '../core/errors.js'
 import type { Principal, RoleAttributes, RoleRef } from '../core/principal.js'
 import { listingBindings, type CondaStorePermissions, type EffectiveBinding, type EnvironmentAccess, type EnvironmentLike } from '../conda-store/index.js'
-import type { NebariJupyterHubOptions } from '../jupyterhub/index.js'
+import {
+  createCollaborationAuthorizer,
+  defineCustomScopes,
+  DEFAULT_COLLABORATION_SCOPES,
+  JUPYTER_SERVER_ACTIONS,
+  jupyterhubPrincipal,
+  type CollaborationAuthorizer,
+  type JupyterServerAction,
+  type NebariJupyterHubOptions,
+} from '../jupyterhub/index.js'
 import type { RoutePolicy } from '../workspaces/index.js'
 import { builtInComponents, customComponent, jupyterhubOptions, routePoliciesFor, type BuiltInSettings } from './builtins.js'
 import type { Component } from './define.js'
@@ -198,6 +207,16 @@ export const registrySettingsSchema = z.strictObject({
       // null: every user may log in (a plain JupyterHub + Keycloak deployment, preset `jupyterhub`).
       allowedGroups: nameList.nullable().optional(),
       adminGroups: nameList.optional(),
+      // Shared servers: which scope lets a collaborator do what (createCollaborationAuthorizer's options).
+      collaboration: z
+        .strictObject({
+          mapping: z
+            .record(z.string(), z.array(z.strictObject({ actions: z.union([z.literal('*'), z.array(z.string())]), resources: z.union([z.literal('*'), z.array(z.string())]) })))
+            .optional(),
+          access: z.enum(['mapped', 'full']).optional(),
+          extraResources: nameList.optional(),
+        })
+        .optional(),
     })
     .optional(),
   workspaces: z
@@ -362,6 +381,14 @@ export interface ComponentRegistry {
   resolve(principal: Principal): { components: Record<string, unknown>; diagnostics: Diagnostic[]; disabled: boolean }
   /** One check: validates the names (usage errors throw), denies a disabled account, fetches target groups, decides. */
   check(principal: Principal, request: RegistryCheck): Promise<CheckOutcome>
+  /**
+   * A jupyter-server check on a shared server (`owner/name`): may the principal do `action`
+   * (`read|write|execute`) on `resource` there? Decided by the collaboration authorizer of
+   * `keycloak-permissions/jupyterhub` with `settings.jupyterhub.collaboration` (default mapping:
+   * `custom:rtc:read|write|execute`) over the principal's JupyterHub scopes; an unknown action or
+   * resource throws `UnknownNameError` with the valid names; a disabled account is denied.
+   */
+  collaboration(principal: Principal, request: { readonly server: string; readonly action: string; readonly resource: string }): Promise<CheckOutcome>
   /** Every lint diagnostic of a role catalogue, over every component. */
   lint(roles: readonly LintableRole[]): Diagnostic[]
   /** Every resource the principal holds in every component (none for a denied disabled account). */
@@ -469,9 +496,24 @@ export function createRegistry(settings: RegistrySettings = {}, extensions: Regi
     return { groupsOf: (user) => known.get(user) ?? [] }
   }
 
+  // The collaboration authorizer: built eagerly when configured (a bad mapping fails here), else on first use.
+  const hubOptions = jupyterhubOptions(valid as BuiltInSettings)
+  const makeAuthorizer = (): CollaborationAuthorizer => {
+    const c = valid.jupyterhub?.collaboration ?? {}
+    const customScopes = hubOptions.customScopes ?? defineCustomScopes(DEFAULT_COLLABORATION_SCOPES, valid.jupyterhub?.version !== undefined ? { jupyterhubVersion: valid.jupyterhub.version } : {})
+    return createCollaborationAuthorizer({
+      customScopes,
+      ...(c.mapping !== undefined ? { mapping: c.mapping as never } : {}),
+      ...(c.access !== undefined ? { access: c.access } : {}),
+      ...(c.extraResources !== undefined ? { extraResources: c.extraResources } : {}),
+      ...(valid.jupyterhub?.version !== undefined ? { jupyterhubVersion: valid.jupyterhub.version } : {}),
+    })
+  }
+  let authorizer = valid.jupyterhub?.collaboration !== undefined ? makeAuthorizer() : undefined
+
   const registry: ComponentRegistry = {
     settings: valid,
-    jupyterhub: jupyterhubOptions(valid as BuiltInSettings),
+    jupyterhub: hubOptions,
     components,
     routes: Object.freeze({ workspaces: routes.workspaces, stac: routes.stac, policyFor: routes.policyFor }),
     names: () => [...byName.keys()],
@@ -504,6 +546,25 @@ export function createRegistry(settings: RegistrySettings = {}, extensions: Regi
       const context = await targetGroups(targets)
       const decision = component.check(principal, checked, context)
       return { component: component.name, request: checked, decision, chain: component.explain(decision), ...(context.groupsOf ? { groupsOf: context.groupsOf } : {}) }
+    },
+    async collaboration(principal, request) {
+      if (request === null || typeof request !== 'object') throw new InvalidOptionsError('request', 'expected { server, action, resource }')
+      authorizer ??= makeAuthorizer()
+      const { server, action, resource } = request
+      if (!(JUPYTER_SERVER_ACTIONS as readonly string[]).includes(action)) throw new UnknownNameError('jupyter-server action', action, JUPYTER_SERVER_ACTIONS)
+      if (!authorizer.resources.includes(resource)) throw new UnknownNameError('jupyter-server resource', resource, authorizer.resources)
+      const checked = { action, resource: `${resource} on ${server}` }
+      const owner = typeof server === 'string' && server.indexOf('/') > 0 ? server.slice(0, server.indexOf('/')) : undefined
+      if (isDenied(principal)) {
+        const decision = deny(USER_DISABLED, [{ kind: 'user', label: principal.username }, { kind: 'note', label: 'account disabled in Keycloak: every check denies' }])
+        return { component: 'jupyterhub', request: checked, decision, chain: `${principal.username} (denied: ${USER_DISABLED})` }
+      }
+      // The owner's groups: a scope filtered !group=… holds on the servers of that group's members.
+      const context = await targetGroups(owner === undefined ? [] : [owner])
+      const who = jupyterhubPrincipal(principal, hubOptions)
+      const decision = authorizer.authorize(who, server, action as JupyterServerAction, resource, context.groupsOf ? { groupsOf: context.groupsOf } : {})
+      const chain = `${decision.trace.map((s) => s.label).join(' → ')} (${decision.allowed ? 'allowed' : 'denied'}: ${decision.reason})`
+      return { component: 'jupyterhub', request: checked, decision, chain, ...(context.groupsOf ? { groupsOf: context.groupsOf } : {}) }
     },
     lint(roles) {
       const withAttributes = roles.filter((r) => Object.keys(r.attributes).length > 0)

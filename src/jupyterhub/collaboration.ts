@@ -183,6 +183,8 @@ export type Collaborator = JupyterHubPrincipal | { readonly username?: string; r
 export interface CollaborationAuthorizer {
   /** The custom scopes the mapping was validated against (pass them when resolving principals). */
   readonly customScopes: CustomScopes
+  /** The resources checks may name: jupyter-server's built-ins, then `extraResources`. */
+  readonly resources: readonly string[]
   /** Decides one jupyter-server check (`action` on `resource`) on the server `owner/name`. */
   authorize(
     who: Collaborator,
@@ -308,6 +310,7 @@ export function createCollaborationAuthorizer(options: CollaborationOptions = {}
 
   return Object.freeze({
     customScopes,
+    resources: Object.freeze([...resources]),
     authorize,
     permissions(who: Collaborator, server: string, checkOptions: { readonly groupsOf?: GroupsOf } = {}) {
       const out: { action: JupyterServerAction; resource: string; grant: string }[] = []
