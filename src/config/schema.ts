@@ -40,6 +40,8 @@ const customScopeSchema = z.looseObject({
  */
 const customComponentSchema = registrySettingsSchema.shape.components.unwrap().element
 
+const collaborationSchema = registrySettingsSchema.shape.jupyterhub.unwrap().shape.collaboration.unwrap()
+
 const componentsSchema = z.strictObject({
   preset: z
     .enum(['nebari', 'jupyterhub'])
@@ -51,6 +53,9 @@ const componentsSchema = z.strictObject({
       customScopes: z.record(z.string().regex(/^custom:/), customScopeSchema).optional().describe('c.JupyterHub.custom_scopes'),
       allowedGroups: z.array(groupOrRole).optional().describe('who may log in (overrides the preset)'),
       adminGroups: z.array(groupOrRole).optional().describe('who is a JupyterHub admin (overrides the preset)'),
+      collaboration: collaborationSchema
+        .optional()
+        .describe("shared servers: which scope lets a collaborator do what (mapping: scope → [{ actions, resources }]; access 'mapped' or 'full'; extraResources)"),
     })
     .optional(),
   workspaces: z

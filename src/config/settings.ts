@@ -70,6 +70,7 @@ export function registrySettingsOf(config: KeycloakPermissionsConfig): RegistryS
     ...(j.adminGroups !== undefined ? { adminGroups: [...j.adminGroups] } : {}),
     ...(j.version !== undefined ? { version: j.version } : {}),
     ...(j.customScopes !== undefined ? { customScopes: j.customScopes } : {}),
+    ...(j.collaboration !== undefined ? { collaboration: j.collaboration } : {}),
   }
   const w = c.workspaces ?? {}
   return {

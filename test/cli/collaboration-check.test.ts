@@ -49,6 +49,32 @@ describe('the collaboration check kind (CLI and serve)', () => {
     expect(JSON.stringify(body.chains)).toContain('alice-readers')
   })
 
+  it('the mapping comes from the configuration file: CLI and serve read it', async () => {
+    const config = join(dir, 'keycloak-permissions.config.json')
+    const mapping = { 'custom:rtc:read': [{ actions: ['read', 'write'], resources: ['contents'] }] }
+    writeFileSync(config, JSON.stringify({ components: { jupyterhub: { customScopes: DEFAULT_COLLABORATION_SCOPES, collaboration: { mapping } } } }))
+    const configured = await startServe(['--realm', realm, '--config', config])
+    try {
+      const ask = async (user: string, action: string, resource: string) => {
+        const res = await fetch(`${configured.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, collaboration: { server: 'alice/', action, resource } }) })
+        return (await res.json()) as { allowed: boolean; reason: string }
+      }
+      // dave holds custom:rtc:read on alice/: with this mapping it lets him write contents…
+      expect(await ask('dave', 'write', 'contents')).toMatchObject({ allowed: true, reason: 'SCOPE_GRANT' })
+      // …and erin's custom:rtc:execute (not mapped here) grants what its subscope custom:rtc:read does, nothing more.
+      expect(await ask('erin', 'execute', 'kernels')).toMatchObject({ allowed: false, reason: 'NO_MATCHING_SCOPE' })
+      const viaCli = cli(['check', '--realm', realm, '--config', config, '--user', 'dave', '--collaboration', 'alice/', 'write', 'contents', '--json'])
+      expect(viaCli.status, viaCli.stderr).toBe(0)
+      expect(viaCli.json()).toMatchObject({ allowed: true, reason: 'SCOPE_GRANT' })
+    } finally {
+      await configured.stop()
+    }
+    writeFileSync(config, JSON.stringify({ components: { jupyterhub: { customScopes: DEFAULT_COLLABORATION_SCOPES, collaboration: { mapping: { 'custom:rtc:read': [{ actions: ['delete'], resources: '*' }] } } } } }))
+    const bad = cli(['check', '--realm', realm, '--config', config, '--user', 'dave', '--collaboration', 'alice/', 'read', 'contents'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('unknown action "delete"')
+  })
+
   it('unknown action or resource: 400 ERR_UNKNOWN_NAME / exit 2, with the valid names; malformed body: 400', async () => {
     const badAction = await post({ user: 'alice', collaboration: { server: 'alice/', action: 'delete', resource: 'contents' } })
     expect(badAction.status).toBe(400)

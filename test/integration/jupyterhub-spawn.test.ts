@@ -3,8 +3,12 @@
  * spawns through `serve` on the live Keycloak with the `pre_spawn_hook` and client of docs/python.md,
  * taken verbatim from the Markdown: the allowed user gets exactly the environments and profiles the
  * CLI computes, a refused user gets the reason, a role granted while the hub runs counts at the next
- * spawn (same session, admin-event watcher), and a stopped `serve` refuses the spawn (fail closed).
+ * spawn (same session, admin-event watcher), and a stopped `serve` or a Keycloak unreachable past the
+ * cache TTL refuses the spawn (fail closed) until it is back.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli } from '../cli/helpers.js'
 import { startServe, type ServeProcess } from '../cli/serve-process.js'
@@ -17,6 +21,8 @@ import { freePort, hubInstalled, processEnvironment, pythonBlocks, pythonVersion
 const PREFIX = `kp-hub-${process.pid}`
 const ENVIRONMENTS = 'examples/realm/example-environments.json'
 const CALLER_TOKEN = `caller-${process.pid}-${Date.now()}`
+/** serve's cache TTL here (configuration `cache.ttlSeconds`): short, so an outage outlasts it quickly. */
+const TTL_SECONDS = 3
 const docs = pythonBlocks(PYTHON_DOCS)
 
 if (!hubInstalled() && process.env['KEYCLOAK_REQUIRED'] === '1') {
@@ -117,10 +123,11 @@ describeHub('a real JupyterHub spawns through serve with the hook of docs/python
   let serve: ServeProcess
   let servePort: number
   let hub: Hub
+  let configFile: string
   const serveArgs = () => [
     '--port', String(servePort),
     '--keycloak', keycloak.url, '--realm-name', REALM, '--client-id', sa.clientId,
-    '--environments', ENVIRONMENTS, '--watch-admin-events',
+    '--environments', ENVIRONMENTS, '--watch-admin-events', '--config', configFile,
   ]
   const serveEnv = () => ({ KEYCLOAK_CLIENT_SECRET: sa.clientSecret, KEYCLOAK_PERMISSIONS_CALLER_TOKEN: CALLER_TOKEN })
   /** The CLI's own answer on the live Keycloak (a separate process, no cache shared with serve). */
@@ -147,6 +154,8 @@ describeHub('a real JupyterHub spawns through serve with the hook of docs/python
     const [analyst] = await realm.call<{ id: string }[]>('GET', 'groups?search=analyst&exact=true')
     await realm.call('PUT', `users/${user.id}/groups/${analyst!.id}`)
     keycloak = await startCountingProxy(live!.url)
+    configFile = join(mkdtempSync(join(tmpdir(), 'kp-hub-serve-')), 'keycloak-permissions.config.json')
+    writeFileSync(configFile, JSON.stringify({ cache: { ttlSeconds: TTL_SECONDS } }))
     servePort = await freePort()
     serve = await startServe(serveArgs(), serveEnv())
     hub = await startHub({
@@ -166,6 +175,7 @@ describeHub('a real JupyterHub spawns through serve with the hook of docs/python
     await keycloak?.close()
     await realm.cleanup()
     await sa?.remove()
+    if (configFile) rmSync(dirname(configFile), { recursive: true, force: true })
   })
 
   it('an allowed user spawns with exactly the environments and profiles the CLI computes', async () => {
@@ -267,16 +277,59 @@ describeHub('a real JupyterHub spawns through serve with the hook of docs/python
       expect(back.pid, back.message).toBeDefined()
       await stopServer(hub, 'alice')
     })
+
+    it(`Keycloak unreachable past the cache TTL (${TTL_SECONDS} s): the spawn is refused; Keycloak back: it works again`, async () => {
+      expect((await apiSpawn(hub, 'alice')).pid).toBeDefined()
+      await stopServer(hub, 'alice')
+      const port = Number(new URL(keycloak.url).port)
+      await keycloak.close()
+      // alice was resolved during the spawn above: her cached principal expires within the TTL.
+      await sleep(TTL_SECONDS * 1000 + 500)
+      const refused = await apiSpawn(hub, 'alice')
+      expect(refused.pid).toBeUndefined()
+      expect(refused.status).toBe(503)
+      expect(refused.message).toBe('Permission service unavailable; try again later')
+      keycloak = await startCountingProxy(live!.url, { port })
+      const back = await apiSpawn(hub, 'alice')
+      expect(back.pid, back.message).toBeDefined()
+      await stopServer(hub, 'alice')
+    })
   })
 
-  it('FIGURE: spawn time without the hook (a second hub, same harness)', async () => {
+  /** Median spawn-until-ready time of three spawns of alice's server. */
+  const medianSpawn = async (on: Hub): Promise<number> => {
+    const times: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const spawned = await apiSpawn(on, 'alice')
+      expect(spawned.pid, spawned.message).toBeDefined()
+      times.push(spawned.ms)
+      await stopServer(on, 'alice')
+    }
+    return times.sort((a, b) => a - b)[1]!
+  }
+
+  it('FIGURE: spawn time with and without the hook (a second hub, same harness, no hook), and the hook\'s own calls', async () => {
+    const withHook = await medianSpawn(hub)
+    // The hook's three questions to serve, timed from here (cached principal): its share of a spawn.
+    const calls: number[] = []
+    const headers = { authorization: `Bearer ${CALLER_TOKEN}`, 'content-type': 'application/json' }
+    for (let i = 0; i < 50; i++) {
+      const started = performance.now()
+      await fetch(`${serve.url}/v1/check`, { method: 'POST', headers, body: JSON.stringify({ user: 'alice', jupyterhub: { scope: 'servers', resource: { kind: 'user', value: 'alice' } } }) }).then((r) => r.text())
+      await fetch(`${serve.url}/v1/users/alice/environments`, { headers }).then((r) => r.text())
+      await fetch(`${serve.url}/v1/users/alice/principal`, { headers }).then((r) => r.text())
+      calls.push(performance.now() - started)
+    }
+    calls.sort((a, b) => a - b)
     const plain = await startHub({ config: [], users: ['alice'] })
     try {
       const spawned = await apiSpawn(plain, 'alice')
       expect(spawned.pid, spawned.message).toBeDefined()
       expect(processEnvironment(spawned.pid!)['CONDA_STORE_ENVIRONMENTS']).toBeUndefined()
-      console.log(`FIGURE spawn without the hook (alice, API): ${spawned.ms.toFixed(0)} ms; hub start ${plain.startMs.toFixed(0)} ms`)
       await stopServer(plain, 'alice')
+      const withoutHook = await medianSpawn(plain)
+      console.log(`FIGURE spawn until ready (alice, REST API, median of 3): with the hook ${withHook.toFixed(0)} ms, without ${withoutHook.toFixed(0)} ms; hub start without the hook ${plain.startMs.toFixed(0)} ms`)
+      console.log(`FIGURE the hook's three serve calls (check + environments + principal, cached): p50 ${calls[25]!.toFixed(1)} ms, p95 ${calls[47]!.toFixed(1)} ms`)
     } finally {
       await plain.stop()
     }

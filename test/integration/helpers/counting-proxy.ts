@@ -39,8 +39,11 @@ export interface CountingProxy {
   close(): Promise<void>
 }
 
-/** Starts the proxy on 127.0.0.1 (random port) in front of `target` (e.g. `http://127.0.0.1:8180`). */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/**
+ * Starts the proxy on 127.0.0.1 in front of `target` (e.g. `http://127.0.0.1:8180`), on a random port
+ * or on `options.port` (to bring a closed proxy back on the address its clients know).
+ */
+export async function startCountingProxy(target: string, options: { port?: number } = {}): Promise<CountingProxy> {
   const upstream = new URL(target)
   const prefix = upstream.pathname.replace(/\/+$/, '')
   let requests: ProxiedRequest[] = []
@@ -66,7 +69,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     req.pipe(forward)
   })
   server.keepAliveTimeout = 1_000
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', resolve)
+  })
   const { port } = server.address() as AddressInfo
 
   const isAdmin = (r: ProxiedRequest) => r.path.startsWith('/admin/realms/')
