@@ -294,7 +294,7 @@ function pythonIsoformat(ms: number): string {
 
 /**
  * The effective conda-store permissions of one entity (a token, or anonymous), built from its merged
- * bindings (conda-store.md §5–§9). Create with {@link CondaStorePermissions.create}, or from a Keycloak
+ * bindings (docs/semantics/conda-store.md §5–§9). Create with {@link CondaStorePermissions.create}, or from a Keycloak
  * principal with {@link condaStorePermissionsFor}.
  *
  * @example
@@ -899,7 +899,7 @@ export class CondaStorePermissions {
   }
 
   /**
-   * conda-store's `jwt=` listing (conda-store.md §10): the environments this caller lists that the
+   * conda-store's `jwt=` listing (docs/semantics/conda-store.md §10): the environments this caller lists that the
    * `target` entity lists too. Listing ignores roles on both sides, as upstream's does: a binding
    * role that does not convert (e.g. `editor`) still lists, in both modes, with a warning carrying
    * the role error's code (every permission check of that side denies). When the target's merged
@@ -969,7 +969,7 @@ export class CondaStorePermissions {
   }
 
   /**
-   * Whether conda-store would mint the requested token (`POST /api/v1/token/`, conda-store.md §9):
+   * Whether conda-store would mint the requested token (`POST /api/v1/token/`, docs/semantics/conda-store.md §9):
    * every requested binding's permissions (after the authenticated defaults and the database grants
    * of its primary namespace) must be covered by this caller's bindings that contain it
    * ({@link isArnSubset}), and the expiry may not exceed the caller's.
