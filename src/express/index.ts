@@ -58,6 +58,15 @@ export type KeycloakMiddleware = (
  * }))
  * app.get('/workspaces/:ws', (req, res) => res.json({ user: authorizationOf(req)?.principal?.username }))
  * ```
+ *
+ * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * ```ts
+ * import { createRegistry } from 'keycloak-permissions/components'
+ * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'
+ * const registry = createRegistry(registrySettingsOf((await loadConfig()).config))
+ * // STAC under components.workspaces.stacPrefix, the workspace API elsewhere, only components.workspaces.clients
+ * app.use(keycloakMiddleware({ policy: registry.routes, authenticate: tokenSource }))
+ * ```
  */
 export function keycloakMiddleware(options: HttpAuthorizationOptions): KeycloakMiddleware {
   const prepared = prepareHttpOptions(options)
@@ -106,4 +115,4 @@ export function authorizationOf(req: object): HttpAuthorization | undefined {
   return authorizations.get(req)
 }
 
-export type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/http.js'
+export type { HttpAuthorization, HttpAuthorizationOptions, RoutePolicySelector } from '../workspaces/http.js'

@@ -30,6 +30,14 @@ const authorizations = new WeakMap<object, HttpAuthorization>()
  * const app = Fastify()
  * app.addHook('onRequest', keycloakOnRequest({ policy: workspaceApiPolicy(), authenticate: tokenSource }))
  * ```
+ *
+ * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * ```ts
+ * import { createRegistry } from 'keycloak-permissions/components'
+ * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'
+ * const registry = createRegistry(registrySettingsOf((await loadConfig()).config))
+ * app.addHook('onRequest', keycloakOnRequest({ policy: registry.routes, authenticate: tokenSource }))
+ * ```
  */
 export function keycloakOnRequest(options: HttpAuthorizationOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const prepared = prepareHttpOptions(options)
@@ -75,4 +83,4 @@ export function authorizationOf(request: object): HttpAuthorization | undefined 
   return authorizations.get(request)
 }
 
-export type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/http.js'
+export type { HttpAuthorization, HttpAuthorizationOptions, RoutePolicySelector } from '../workspaces/http.js'

@@ -42,6 +42,14 @@ export interface KeycloakVariables {
  * app.use('*', keycloakHono({ policy: workspaceApiPolicy(), authenticate: tokenSource }))
  * app.get('/workspaces/:ws', (c) => c.json({ user: c.get('keycloak').principal?.username }))
  * ```
+ *
+ * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * ```ts
+ * import { createRegistry } from 'keycloak-permissions/components'
+ * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'
+ * const registry = createRegistry(registrySettingsOf((await loadConfig()).config))
+ * app.use('*', keycloakHono({ policy: registry.routes, authenticate: tokenSource }))
+ * ```
  */
 export function keycloakHono(options: HttpAuthorizationOptions): MiddlewareHandler<{ Variables: KeycloakVariables }> {
   const prepared = prepareHttpOptions(options)
@@ -63,4 +71,4 @@ export function keycloakHono(options: HttpAuthorizationOptions): MiddlewareHandl
   }
 }
 
-export type { HttpAuthorization, HttpAuthorizationOptions } from '../workspaces/http.js'
+export type { HttpAuthorization, HttpAuthorizationOptions, RoutePolicySelector } from '../workspaces/http.js'

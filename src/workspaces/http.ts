@@ -87,6 +87,24 @@ export type Authenticator =
     }
 
 /**
+ * Picks the rule set of a request by its path: a component registry's `routes` is one. The
+ * middleware then decides with `policyFor(path).check(...)`, the registry's own decision.
+ *
+ * @example
+ * ```ts
+ * import { createRegistry } from 'keycloak-permissions/components'
+ * import { registrySettingsOf } from 'keycloak-permissions/config'
+ * import { keycloakMiddleware } from 'keycloak-permissions/express'
+ * const registry = createRegistry(registrySettingsOf(config))
+ * app.use(keycloakMiddleware({ policy: registry.routes, authenticate: tokenSource }))
+ * ```
+ */
+export interface RoutePolicySelector {
+  /** The rule set that decides a request to `path` (a raw request target, query included). */
+  policyFor(path: string): RoutePolicy
+}
+
+/**
  * Options of {@link authorizeHttpRequest} and of the middleware adapters.
  *
  * @example
@@ -96,7 +114,13 @@ export type Authenticator =
  * ```
  */
 export interface HttpAuthorizationOptions {
-  readonly policy: RoutePolicy
+  /**
+   * The rules: one {@link RoutePolicy}, or a {@link RoutePolicySelector} such as a component registry's
+   * `routes` (`createRegistry(registrySettingsOf(config)).routes`), which decides each request with
+   * the rule set `check --route` and `serve` pick for its path (STAC under the configured prefix,
+   * the workspace API rule elsewhere, both restricted to the configured workspace clients).
+   */
+  readonly policy: RoutePolicy | RoutePolicySelector
   readonly authenticate: Authenticator
   /** The `realm` of `WWW-Authenticate` challenges (default `keycloak-permissions`). */
   readonly realm?: string
@@ -225,8 +249,8 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
   if (typeof caseSensitiveRouting !== 'boolean') {
     throw new InvalidOptionsError('caseSensitiveRouting', `expected a boolean, got ${JSON.stringify(caseSensitiveRouting)}`)
   }
-  if (policy === null || typeof policy !== 'object' || typeof policy.check !== 'function') {
-    throw new InvalidOptionsError('policy', 'expected a RoutePolicy (workspaceApiPolicy(), stacPolicy() or routeTable(...))')
+  if (policy === null || typeof policy !== 'object' || (typeof (policy as RoutePolicy).check !== 'function' && typeof (policy as RoutePolicySelector).policyFor !== 'function')) {
+    throw new InvalidOptionsError('policy', 'expected a RoutePolicy (workspaceApiPolicy(), stacPolicy() or routeTable(...)) or a registry\'s routes ({ policyFor(path) })')
   }
   let fn: (token: string) => Promise<Principal>
   if (typeof authenticate === 'function') fn = authenticate
@@ -238,7 +262,23 @@ export function prepareHttpOptions(options: HttpAuthorizationOptions): {
   if (typeof realm !== 'string' || realm === '' || /["\\\x00-\x1f\x7f]/.test(realm)) {
     throw new InvalidOptionsError('realm', `expected a non-empty string without quotes, backslashes or control characters, got ${JSON.stringify(realm)}`)
   }
-  return { policy, authenticate: fn, realm, caseSensitiveRouting }
+  return { policy: typeof (policy as RoutePolicy).check === 'function' ? (policy as RoutePolicy) : selectedPolicy(policy as RoutePolicySelector), authenticate: fn, realm, caseSensitiveRouting }
+}
+
+/** A selector as one rule set: each request decided by the rule set its path selects (no rule of its own). */
+function selectedPolicy(selector: RoutePolicySelector): RoutePolicy {
+  return {
+    name: 'routes',
+    check: (request, subject) => selector.policyFor(request.path).check(request, subject),
+    filter: (items, subject, toRequest) => {
+      const kept = []
+      for (const item of items) {
+        const request = toRequest(item)
+        if (selector.policyFor(request.path).check(request, subject).allowed) kept.push(item)
+      }
+      return kept
+    },
+  }
 }
 
 /**

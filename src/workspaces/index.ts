@@ -21,6 +21,7 @@ export type {
   ParsedAuthorization,
   Authenticator,
   HttpAuthorizationOptions,
+  RoutePolicySelector,
   HttpAuthorization,
   HttpRequestLike,
 } from './http.js'
