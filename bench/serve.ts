@@ -129,10 +129,10 @@ export const run: Scenario = async ({ quick }) => {
       const basePort = await start(['-e', baselineSource()], { BODY_B64: reference.body.toString('base64') })
       if (!(await once(basePort, hot)).body.equals(reference.body)) throw new Error('bench serve: the baseline does not return the same bytes')
       const servers = [
-        { label: 'ceiling', port: basePort, targets: [hot] },
-        { label: 'serve hot (bob repeated, kept answers)', port: servePort, targets: [hot] },
-        { label: `serve rotating (${rotating.length} users in turn, kept answers)`, port: servePort, targets: rotating },
-        { label: 'serve without kept answers (bob repeated, staticAnswers off)', port: uncachedPort, targets: [hot] },
+        { label: 'ceiling', short: '', port: basePort, targets: [hot] },
+        { label: 'serve hot (bob repeated, kept answers)', short: 'hot', port: servePort, targets: [hot] },
+        { label: `serve rotating (${rotating.length} users in turn, kept answers)`, short: `rotating ${rotating.length} users`, port: servePort, targets: rotating },
+        { label: 'serve without kept answers (bob repeated, staticAnswers off)', short: 'kept answers off', port: uncachedPort, targets: [hot] },
       ]
       for (const s of servers) await load(s.port, s.targets, warmSeconds)
       const measured = new Map<string, Load>()
@@ -144,7 +144,7 @@ export const run: Scenario = async ({ quick }) => {
         const p99Ratio = ours.p99Ms / Math.max(ceiling.p99Ms, 1e-9)
         results.push({
           scenario: `serve ${name}: ${s.label} (p50 latency, ${CONNECTIONS} connections)`,
-          size: `${reference.body.length} B response (bob), ${seconds} s each`,
+          size: `${name}, ${s.short}: ${reference.body.length} B response (bob), ${seconds} s each`,
           ours: { medianNs: ours.p50Ms * 1e6, spreadPct: 0, samples: ours.total },
           comparison: { name: 'minimal node:http server returning the same bytes', medianNs: ceiling.p50Ms * 1e6, spreadPct: 0, samples: ceiling.total },
           ratio: ceiling.p50Ms / Math.max(ours.p50Ms, 1e-9),
