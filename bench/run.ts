@@ -62,11 +62,12 @@ function markdown(results: BenchResult[]): string {
 
 /** The README's short table: one row per issue-15 target (rows that carry `target`). */
 function shortTable(results: BenchResult[]): string {
-  const rows = ['| target | size | ours | peer at its best | measured | met? |', '|---|---|---|---|---|---|']
+  const rows = ['| target | question (size) | ours | peer at its best | measured | met? |', '|---|---|---|---|---|---|']
   for (const r of results) {
     if (r.target === undefined) continue
+    // The scenario names the question: several targets are measured at the same size (allow and deny, report and diff).
     rows.push(
-      `| ${r.target} | ${r.size} | ${formatNs(r.ours.medianNs)} | ${r.comparison ? `${r.comparison.name}: ${formatNs(r.comparison.medianNs)}` : '—'} | ${r.measured ?? '—'} | ${r.met ? 'met' : '**missed**'} |`,
+      `| ${r.target} | ${r.scenario} (${r.size}) | ${formatNs(r.ours.medianNs)} | ${r.comparison ? `${r.comparison.name}: ${formatNs(r.comparison.medianNs)}` : '—'} | ${r.measured ?? '—'} | ${r.met ? 'met' : '**missed**'} |`,
     )
   }
   return rows.join('\n')
