@@ -121,9 +121,11 @@ function reportMarkdown(matrix: AccessMatrix, options: ReportOptions): string {
   const lines = [`# ${mdCell(options.title ?? 'Access review')}`, '']
   if (options.generatedAt) lines.push(`Generated ${options.generatedAt.toISOString()}.`, '')
   const total = matrix.users.reduce((n, u) => n + u.grants.length, 0)
-  lines.push(`${matrix.users.length} users, ${total} grants, ${matrix.diagnostics.length} lint diagnostics.`, '')
+  const disabled = matrix.users.reduce((n, u) => n + (u.disabled === true ? 1 : 0), 0)
+  lines.push(`${matrix.users.length} users${disabled > 0 ? ` (${disabled} disabled)` : ''}, ${total} grants, ${matrix.diagnostics.length} lint diagnostics.`, '')
   for (const u of matrix.users) {
-    lines.push(`## ${mdCell(u.user)}`, '')
+    lines.push(`## ${mdCell(u.user)}${u.disabled === true ? ' (disabled)' : ''}`, '')
+    if (u.disabled === true) lines.push('Account disabled in Keycloak.', '')
     if (u.grants.length === 0) lines.push('No grants.', '')
     else {
       lines.push('| component | resource | level | via |', '|---|---|---|---|')
@@ -174,6 +176,8 @@ interface HtmlData {
   /** [component index, label] */
   columns: [number, string][]
   users: string[]
+  /** The indexes in `users` of accounts disabled in Keycloak (their rows are marked). */
+  disabled: number[]
   /** Per user: [column, level, highlight (0 none, 1 admin, 2 unfiltered-share), resource, chain indexes (i: the user, then chains[i]; ~i: chains[i])]. */
   cells: [number, string, number, string, number[]][][]
   /** Each distinct chain after its user step (or, for a chain not led by the row's user, whole), rendered once by the HTML chain renderer (escaped). */
@@ -237,6 +241,7 @@ function htmlData(matrix: AccessMatrix, options: ReportOptions): HtmlData {
     components: componentNames,
     columns,
     users: matrix.users.map((u) => u.user),
+    disabled: matrix.users.flatMap((u, i) => (u.disabled === true ? [i] : [])),
     cells,
     chains,
     diagnostics: matrix.diagnostics.map((d) => ({
@@ -268,6 +273,7 @@ aside{width:380px;border-left:1px solid #d0d7de;padding:12px;overflow:auto;backg
 #details ol{padding-left:18px}#details li{margin-bottom:6px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-word}
 .step[data-kind=user]{font-weight:600}.step[data-kind=group],.step[data-kind=parent-group]{color:#0550ae}.step[data-kind=role],.step[data-kind=default-role],.step[data-kind=composite]{color:#8250df}
 .step[data-kind=grant]{font-weight:600}.arrow{color:#57606a}
+tr.disabled th.user{color:#57606a;text-decoration:line-through}tr.disabled th.user .off{text-decoration:none;font-weight:400}
 .diag{margin-top:14px}.diag li{margin-bottom:4px}.sev-error{color:#cf222e}.sev-warning{color:#9a6700}.sev-info{color:#57606a}
 `
 
@@ -276,6 +282,7 @@ const SCRIPT = `
 var D=JSON.parse(document.getElementById('review-data').textContent);
 var esc=function(s){return String(s).replace(/[&<>"']/g,function(c){return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]})};
 var lv=function(l){var m={admin:'A',developer:'D',viewer:'V',listed:'L',granted:'\\u25CF',write:'W',select:'\\u25CF','platform-admin':'PA'};return m[l]||(l.length<=3?l:l.charAt(0).toUpperCase())};
+var off={};D.disabled.forEach(function(u){off[u]=1});
 var byUser=D.cells.map(function(row){var m={};row.forEach(function(c){m[c[0]]=c});return m});
 var total=D.cells.reduce(function(n,r){return n+r.length},0);
 document.getElementById('summary').textContent=D.users.length+' users \\u00d7 '+D.columns.length+' resources, '+total+' grants, '+D.diagnostics.length+' lint diagnostics'+(D.generated?' \\u2014 generated '+D.generated:'');
@@ -296,7 +303,7 @@ function body(force){
   if(!force&&first===view.first&&last===view.last)return;view.first=first;view.last=last;
   var span=cols.length+1,h=[];
   if(first>0)h.push('<tr class="sp" style="height:'+(first*rowH)+'px"><td colspan="'+span+'"></td></tr>');
-  for(var r=first;r<last;r++){var u=rows[r],m=byUser[u];h.push('<tr data-u="'+u+'"><th class="user">'+esc(D.users[u])+'</th>');
+  for(var r=first;r<last;r++){var u=rows[r],m=byUser[u];h.push(off[u]?'<tr data-u="'+u+'" class="disabled"><th class="user" title="disabled in Keycloak">'+esc(D.users[u])+' <span class="off">(disabled)</span></th>':'<tr data-u="'+u+'"><th class="user">'+esc(D.users[u])+'</th>');
     for(var j=0;j<cols.length;j++){var k=cols[j],c=m[k];if(!c){h.push('<td></td>');continue}
       h.push('<td class="g'+(c[2]===1?' admin':c[2]===2?' share':'')+'" data-c="'+k+'" title="'+esc(c[1])+'">'+esc(lv(c[1]))+'</td>')}
     h.push('</tr>')}
@@ -325,7 +332,7 @@ var selected;
 table.addEventListener('click',function(e){var td=e.target.closest('td.g');if(!td)return;
   if(selected)selected.classList.remove('sel');selected=td;td.classList.add('sel');
   var u=+td.parentNode.getAttribute('data-u'),k=+td.getAttribute('data-c'),c=byUser[u][k];
-  var h=['<h2>'+esc(D.users[u])+' \\u2014 '+esc(D.components[D.columns[k][0]])+'</h2><p><b>resource</b> '+esc(c[3])+'<br><b>level</b> '+esc(c[1])+(c[2]===1?' (admin-level)':c[2]===2?' (unfiltered sharing)':'')+'</p><p><b>granted by</b></p><ol class="chains">'];
+  var h=['<h2>'+esc(D.users[u])+(off[u]?' (disabled)':'')+' \\u2014 '+esc(D.components[D.columns[k][0]])+'</h2><p><b>resource</b> '+esc(c[3])+'<br><b>level</b> '+esc(c[1])+(c[2]===1?' (admin-level)':c[2]===2?' (unfiltered sharing)':'')+'</p><p><b>granted by</b></p><ol class="chains">'];
   var who='<span class="step" data-kind="user" title="user">'+esc(D.users[u])+'</span><span class="arrow"> \u2192 </span>';
   c[4].forEach(function(i){h.push('<li>'+(i>=0?who+D.chains[i]:D.chains[~i])+'</li>')});h.push('</ol>');
   var ud=D.userDiagnostics[u];if(ud.length){h.push('<p><b>diagnostics of '+esc(D.users[u])+'</b></p><ul>');ud.forEach(function(d){h.push('<li>'+esc(d)+'</li>')});h.push('</ul>')}

@@ -66,6 +66,17 @@ describe.skipIf(!hasChromium)('HTML report in a real browser (chromium via playw
     return page
   }
 
+  it('marks the rows of accounts disabled in Keycloak (as the JSON report does), and only those', async () => {
+    const source = await RealmExportSource.fromFile('test/fixtures/realm-with-disabled-user.json')
+    const page = await open(reportFile(dir, 'disabled.html', source))
+    expect(await rows(page).count()).toBe(source.usernames().length)
+    const marked = await page.locator('#matrix tbody tr.disabled th.user').allTextContents()
+    expect(marked).toEqual(['frank (disabled)'])
+    const plain = await page.locator('#matrix tbody tr[data-u]:not(.disabled) th.user').allTextContents()
+    expect(plain.sort()).toEqual(source.usernames().filter((u) => u !== 'frank').sort())
+    await page.close()
+  })
+
   it('renders the matrix, narrows it with the filter, shows the chain on click; saves the screenshot', async () => {
     const environments = JSON.parse(readFileSync('examples/realm/example-environments.json', 'utf8')).data.map((e: any) => ({ namespace: e.namespace.name, name: e.name }))
     const page = await open(reportFile(dir, 'example.html', RealmExportSource.example(), environments))
