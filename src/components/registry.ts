@@ -325,7 +325,8 @@ export interface CheckOutcome {
  * import { createRegistry } from 'keycloak-permissions/components'
  * const { routes } = createRegistry({ stac: { prefix: '/catalogue' }, workspaces: { clients: ['ws-*'] } })
  * routes.policyFor('/catalogue/collections/c1').name // 'stac'
- * app.use('/workspaces', keycloakMiddleware({ policy: routes.workspaces, authenticate }))
+ * // The middleware picks the rule set per request path, as `check --route` and serve do:
+ * app.use(keycloakMiddleware({ policy: routes, authenticate }))
  * ```
  */
 export interface RegistryRoutes {

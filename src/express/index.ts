@@ -59,7 +59,7 @@ export type KeycloakMiddleware = (
  * app.get('/workspaces/:ws', (req, res) => res.json({ user: authorizationOf(req)?.principal?.username }))
  * ```
  *
- * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * @example The same answer as check --route and serve: the rules from the configuration file
  * ```ts
  * import { createRegistry } from 'keycloak-permissions/components'
  * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'

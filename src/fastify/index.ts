@@ -31,7 +31,7 @@ const authorizations = new WeakMap<object, HttpAuthorization>()
  * app.addHook('onRequest', keycloakOnRequest({ policy: workspaceApiPolicy(), authenticate: tokenSource }))
  * ```
  *
- * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * @example The same answer as check --route and serve: the rules from the configuration file
  * ```ts
  * import { createRegistry } from 'keycloak-permissions/components'
  * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'

@@ -43,7 +43,7 @@ export interface KeycloakVariables {
  * app.get('/workspaces/:ws', (c) => c.json({ user: c.get('keycloak').principal?.username }))
  * ```
  *
- * @example The same answer as `check --route` and `serve`: the rules from the configuration file
+ * @example The same answer as check --route and serve: the rules from the configuration file
  * ```ts
  * import { createRegistry } from 'keycloak-permissions/components'
  * import { loadConfig, registrySettingsOf } from 'keycloak-permissions/config'
