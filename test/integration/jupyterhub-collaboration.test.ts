@@ -12,13 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { DEFAULT_COLLABORATION_SCOPES } from '../../src/jupyterhub/index.js'
 import { cli } from '../cli/helpers.js'
 import { startServe, type ServeProcess } from '../cli/serve-process.js'
-import { describeLive, KEYCLOAK_URL, live, REALM, SERVICE_ACCOUNT } from './helpers/live.js'
+import { KEYCLOAK_URL, live, REALM, SERVICE_ACCOUNT } from './helpers/live.js'
 import { RealmFixtures, sleep, type Created } from './helpers/realm-fixtures.js'
-import { freePort, hubInstalled, pythonBlocks, PYTHON_DOCS, startHub, type Hub } from './hub/hub.js'
+import { describeHub, freePort, pythonBlocks, PYTHON_DOCS, startHub, type Hub } from './hub/hub.js'
 
 const PREFIX = `kp-collab-${process.pid}`
 const OWNER = 'alice'
@@ -26,10 +26,6 @@ const SERVER = `${OWNER}/`
 const CALLER_TOKEN = `caller-${process.pid}-${Date.now()}`
 const docs = pythonBlocks(PYTHON_DOCS)
 
-if (!hubInstalled() && process.env['KEYCLOAK_REQUIRED'] === '1') {
-  throw new Error('KEYCLOAK_REQUIRED=1 but JupyterHub is not installed (.ci/run installs jupyterhub, python3-jupyter-server, python3-notebook)')
-}
-const describeHub = hubInstalled() ? describeLive : (title: string, body: () => void) => describe.skip(`SKIPPED: JupyterHub not installed (${title})`, body)
 
 type Operation = 'open' | 'save' | 'start kernel' | 'run code'
 /** Each operation, and the jupyter-server check its handler makes. */

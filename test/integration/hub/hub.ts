@@ -16,6 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { describe } from 'vitest'
+import { describeLive } from '../helpers/live.js'
 
 /** Debian's packages; the single-user command is absolute so a pyenv `python3` on PATH cannot shadow it. */
 export const JUPYTERHUB = '/usr/bin/jupyterhub'
@@ -27,6 +29,18 @@ const PROXY_NODE_PATH = '/usr/share/nodejs:/usr/lib/nodejs'
 /** Whether the hub can run here (CI installs the packages in .ci/run). */
 export function hubInstalled(): boolean {
   return existsSync(JUPYTERHUB) && existsSync(SINGLEUSER) && existsSync(PROXY)
+}
+
+/**
+ * `describe` for a suite that needs the hub and the live Keycloak. In CI (`KEYCLOAK_REQUIRED=1`) a missing
+ * hub is a failure; elsewhere the suite is reported skipped, its title saying why.
+ */
+export function describeHub(title: string, body: () => void): void {
+  if (hubInstalled()) return describeLive(title, body)
+  if (process.env['KEYCLOAK_REQUIRED'] === '1') {
+    throw new Error('KEYCLOAK_REQUIRED=1 but JupyterHub is not installed (.ci/run installs jupyterhub, python3-jupyter-server, python3-notebook)')
+  }
+  describe.skip(`SKIPPED: JupyterHub not installed (${title})`, body)
 }
 
 /** Versions of the Python side, as the interpreter that runs the hub imports them. */
