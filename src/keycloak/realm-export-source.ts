@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../core/clock.js'
 import { groupWithAncestors, joinGroupPath } from '../core/groups.js'
 import type { EffectiveRole, Principal, RoleAttributes, RoleRef, RoleVia } from '../core/principal.js'
 import { parseRealmExport, type RealmExport, type RealmExportGroup, type RealmExportRole } from './realm-export-schema.js'
+import { SharedParts } from './shared-parts.js'
 import { normalizeUsername, type ResolveOptions, type RoleCatalogue, type RoleSource, type UserRef } from './source.js'
 
 /**
@@ -72,6 +73,13 @@ interface ResolvedParts {
 
 const COMPLETE = Object.freeze({ groups: true, realmRoles: true, attributes: true, provenance: true })
 const NO_DIAGNOSTICS: readonly never[] = Object.freeze([])
+const NO_ATTRIBUTES: RoleAttributes = Object.freeze({})
+/**
+ * Shared principal parts a source keeps at most (see `SharedParts`): far more than a realm's roles,
+ * group memberships and distinct role sets; past it, users' parts are still resolved once each but
+ * no longer shared with other users.
+ */
+const SHARED_PARTS_MAX = 1_000_000
 
 interface UserNode {
   readonly id: string | undefined
@@ -150,6 +158,8 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   readonly #usersById = new Map<string, UserNode>()
   /** Per user, the parts every principal of the user shares (the export does not change; bounded by its users). */
   readonly #resolved = new WeakMap<UserNode, ResolvedParts>()
+  /** Role objects, provenance, role and group lists shared between users (docs/semantics/keycloak.md §5.2 makes them equal). */
+  readonly #shared = new SharedParts(SHARED_PARTS_MAX)
   #byClient: Map<string, Map<string, RoleAttributes>> | undefined
   readonly #defaultRoleKey: string
 
@@ -346,22 +356,20 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       parts = this.#resolveParts(node)
       this.#resolved.set(node, parts)
     }
-    return {
-      realm: this.realm,
-      userId: node.id,
-      username: node.username,
-      ...(node.disabled && { enabled: false }),
-      groups: parts.groups,
-      realmRoles: parts.realmRoles,
-      clientRoles: parts.clientRoles,
-      complete: COMPLETE,
-      origin: { kind: 'realm-export', resolvedAt: this.#clock.now(), cached: false, stale: false },
-      diagnostics: NO_DIAGNOSTICS,
-    }
+    const origin = { kind: 'realm-export', resolvedAt: this.#clock.now(), cached: false, stale: false } as const
+    // Two literals rather than a spread of `enabled`: a literal keeps every property inside the object
+    // (a spread moves the ones after it to a second array), and the key order stays as documented.
+    return node.disabled
+      ? { realm: this.realm, userId: node.id, username: node.username, enabled: false, groups: parts.groups, realmRoles: parts.realmRoles, clientRoles: parts.clientRoles, complete: COMPLETE, origin, diagnostics: NO_DIAGNOSTICS }
+      : { realm: this.realm, userId: node.id, username: node.username, groups: parts.groups, realmRoles: parts.realmRoles, clientRoles: parts.clientRoles, complete: COMPLETE, origin, diagnostics: NO_DIAGNOSTICS }
   }
 
-  /** A user's groups and effective roles with provenance, frozen (shared by every principal of the user). */
+  /**
+   * A user's groups and effective roles with provenance, frozen: shared by every principal of the
+   * user, and each part with every other user who has the same (`SharedParts`).
+   */
   #resolveParts(node: UserNode): ResolvedParts {
+    const shared = this.#shared
     const effective = new Map<string, { node: RoleNode; via: RoleVia[] }>()
     const queue: RoleNode[] = []
     const add = (role: RoleNode, via: RoleVia) => {
@@ -389,7 +397,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
     const realmRoles: EffectiveRole[] = []
     const clientRoles = new Map<string, EffectiveRole[]>()
     for (const { node: role, via } of effective.values()) {
-      const value: EffectiveRole = Object.freeze({ ...role.ref, attributes: role.attributes, via: Object.freeze(via) })
+      const value = shared.role(role.ref, role.attributes, via)
       if (role.ref.client === undefined) realmRoles.push(value)
       else if (!this.#clients || this.#clients.has(role.ref.client)) {
         const list = clientRoles.get(role.ref.client)
@@ -398,17 +406,11 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       }
     }
     realmRoles.sort(compareRoleRefs)
-    // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
-    const sortedClients: Record<string, readonly EffectiveRole[]> = {}
-    for (const client of [...clientRoles.keys()].sort()) {
-      const list = Object.freeze(clientRoles.get(client)!.sort(compareRoleRefs))
-      if (client === '__proto__') Object.defineProperty(sortedClients, client, { value: list, enumerable: true, writable: true, configurable: true })
-      else sortedClients[client] = list
-    }
+    const sortedClients = [...clientRoles.keys()].sort().map((client) => [client, shared.roles(clientRoles.get(client)!.sort(compareRoleRefs))] as const)
     return {
-      groups: Object.freeze([...node.groups].sort()),
-      realmRoles: Object.freeze(realmRoles),
-      clientRoles: Object.freeze(sortedClients),
+      groups: shared.groups([...node.groups].sort()),
+      realmRoles: shared.roles(realmRoles),
+      clientRoles: shared.clientRoles(sortedClients),
     }
   }
 
@@ -431,7 +433,8 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       const key = roleKey(ref)
       if (def && raw.get(key)?.def) throw new RealmExportInvalidError(path, `duplicate role ${describe(ref)}`)
       if (!def && raw.has(key)) return
-      raw.set(key, { ref, def, builtInComposites, path })
+      // Frozen: the reference is shared with callers (roles(), a composite's `via.parent`).
+      raw.set(key, { ref: Object.freeze(ref), def, builtInComposites, path })
     }
     ;(realm.roles?.realm ?? []).forEach((def, i) => define({ name: def.name }, def, `roles.realm.${i}`))
     for (const [client, defs] of Object.entries(realm.roles?.client ?? {})) {
@@ -456,7 +459,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       this.#roles.set(key, {
         ref: entry.ref,
         key,
-        attributes: freezeAttributes(entry.def?.attributes ?? {}),
+        attributes: freezeAttributes(entry.def?.attributes),
         description: entry.def?.description,
         composites: [],
         builtIn: entry.def === undefined,
@@ -511,10 +514,11 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
       const at = `users.${i}`
       const username = normalizeUsername(user.username)
       if (this.#users.has(username)) throw new RealmExportInvalidError(`${at}.username`, `duplicate user ${username}`)
-      const groups = [...new Set(user.groups ?? [])]
       ;(user.groups ?? []).forEach((g, j) => {
         if (!this.#groups.has(g)) throw new RealmExportInvalidError(`${at}.groups.${j}`, `unknown group ${JSON.stringify(g)} (group paths are full paths such as /projects/ml)`)
       })
+      // The group's own path string, not the user's copy from the file: principals share one.
+      const groups = [...new Set(user.groups ?? [])].map((g) => this.#groups.get(g)!.path)
       // Only an explicit false disables: Keycloak's own exports always write the key, and a hand-written
       // file without it is read as enabled (an import would create that user disabled — see the TSDoc of resolve).
       const node: UserNode = { id: user.id, username, disabled: user.enabled === false, groups, roles: this.#rolesOf(user, at) }
@@ -554,7 +558,8 @@ function sameVia(a: RoleVia, b: RoleVia): boolean {
   return true
 }
 
-function freezeAttributes(attributes: Record<string, string[]>): RoleAttributes {
+function freezeAttributes(attributes: Record<string, string[]> | undefined): RoleAttributes {
+  if (attributes === undefined || Object.keys(attributes).length === 0) return NO_ATTRIBUTES
   const out: Record<string, readonly string[]> = {}
   for (const [key, values] of Object.entries(attributes)) out[key] = Object.freeze([...values])
   return Object.freeze(out)
