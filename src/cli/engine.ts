@@ -4,13 +4,14 @@
  * registry's (`keycloak-permissions/components`).
  */
 import { readFile } from 'node:fs/promises'
-import { z } from 'zod'
+import * as z from 'zod'
 import type { Decision } from '../core/decision.js'
 import { deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
-import { CondaStoreClient, parseEnvironmentPage, type EnvironmentLike } from '../conda-store/index.js'
+import type { EnvironmentLike } from '../conda-store/permission-set.js'
+import { parseEnvironmentPage } from '../conda-store/listing.js'
 import { createRegistry, type ComponentRegistry, type RegistryCheck, type RegistrySettings } from '../components/index.js'
 import { roleChains, type Chain } from '../core/chain.js'
 import { chainContext, condaStoreBindingChains, decisionChains, extendChains } from '../review/chains.js'
@@ -35,24 +36,29 @@ export type CheckRequest =
   | { readonly user: string; readonly component: { readonly name: string; readonly action: string; readonly resource: string } }
   | { readonly user: string; readonly collaboration: { readonly server: string; readonly action: string; readonly resource: string } }
 
-const subjectSchema = { user: z.string().min(1).optional(), token: z.string().min(1).optional() }
+// Built on first use (`POST /v1/check`): a CLI command that never reads a check body does not build it.
+let checkSchemaBuilt: ReturnType<typeof buildCheckSchema> | undefined
+const checkSchema = () => (checkSchemaBuilt ??= buildCheckSchema())
 
-const checkSchema = z.union([
-  z.strictObject({
-    ...subjectSchema,
-    route: z.strictObject({ method: z.string().min(1), path: z.string().min(1), policy: z.enum(['workspaces', 'stac']).optional() }),
-  }),
-  z.strictObject({ ...subjectSchema, condaStore: z.strictObject({ permission: z.string().min(1), resource: z.string().min(1) }) }),
-  z.strictObject({
-    ...subjectSchema,
-    jupyterhub: z.strictObject({
-      scope: z.string().min(1),
-      resource: z.strictObject({ kind: z.string().min(1), value: z.string().min(1) }).optional(),
+function buildCheckSchema() {
+  const subjectSchema = { user: z.string().min(1).optional(), token: z.string().min(1).optional() }
+  return z.union([
+    z.strictObject({
+      ...subjectSchema,
+      route: z.strictObject({ method: z.string().min(1), path: z.string().min(1), policy: z.enum(['workspaces', 'stac']).optional() }),
     }),
-  }),
-  z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
-  z.strictObject({ ...subjectSchema, collaboration: z.strictObject({ server: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
-])
+    z.strictObject({ ...subjectSchema, condaStore: z.strictObject({ permission: z.string().min(1), resource: z.string().min(1) }) }),
+    z.strictObject({
+      ...subjectSchema,
+      jupyterhub: z.strictObject({
+        scope: z.string().min(1),
+        resource: z.strictObject({ kind: z.string().min(1), value: z.string().min(1) }).optional(),
+      }),
+    }),
+    z.strictObject({ ...subjectSchema, component: z.strictObject({ name: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
+    z.strictObject({ ...subjectSchema, collaboration: z.strictObject({ server: z.string().min(1), action: z.string().min(1), resource: z.string().min(1) }) }),
+  ])
+}
 
 async function readJson(file: string, what: string): Promise<unknown> {
   try {
@@ -206,7 +212,7 @@ export class Engine {
 
   /** `POST /v1/check`: validates the body, then {@link Engine.check}. */
   async checkJson(body: unknown) {
-    const parsed = checkSchema.safeParse(body)
+    const parsed = checkSchema().safeParse(body)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
       throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component | collaboration })`)
@@ -262,6 +268,8 @@ export class Engine {
     this.#environmentList ??= (async (): Promise<EnvironmentLike[]> => {
       const spec = this.#environments!
       if ('file' in spec) return loadEnvironmentFile(spec.file)
+      // The REST client (and its response schemas) is loaded only for a conda-store URL.
+      const { CondaStoreClient } = await import('../conda-store/client.js')
       const client = new CondaStoreClient({ baseUrl: spec.url, token: spec.token })
       return client.listEnvironments()
     })()

@@ -2,7 +2,7 @@
  * `keycloak-permissions serve`: its flags (validated eagerly with zod, before any source is opened),
  * the refusal to listen beyond loopback without a caller token, and the listen / stop loop.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import type { Engine } from './engine.js'
 import { UsageError } from './errors.js'
 import { createDecisionServer, DEFAULT_LIMITS, type ServeLimits } from './serve.js'

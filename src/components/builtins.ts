@@ -9,15 +9,13 @@ import { allow, deny, type Decision, type TraceStep } from '../core/decision.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, UnknownNameError } from '../core/errors.js'
 import { clientRolesOf, formatRole, type Principal, type RoleRef } from '../core/principal.js'
-import {
-  CONDA_STORE_PERMISSIONS,
-  condaStorePermissionsFor,
-  lintCondaStoreRoles,
-  listingBindings,
-  type CondaStorePermissions,
-  type MergedBinding,
-  type NebariOptions,
-} from '../conda-store/index.js'
+// The conda-store modules themselves, not its index: the index also carries the REST client, which the
+// CLI loads only for a conda-store URL (its response schemas would otherwise be built at every start).
+import type { MergedBinding } from '../conda-store/bindings.js'
+import { listingBindings } from '../conda-store/listing.js'
+import { condaStorePermissionsFor, lintCondaStoreRoles, type NebariOptions } from '../conda-store/nebari.js'
+import type { CondaStorePermissions } from '../conda-store/permission-set.js'
+import { CONDA_STORE_PERMISSIONS } from '../conda-store/permissions.js'
 import {
   decideScope,
   defineCustomScopes,

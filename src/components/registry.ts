@@ -7,13 +7,15 @@
  *
  * @module
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import type { Decision, TraceStep } from '../core/decision.js'
 import { deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidOptionsError, UnknownNameError, UserNotFoundError } from '../core/errors.js'
 import type { Principal, RoleAttributes, RoleRef } from '../core/principal.js'
-import { listingBindings, type CondaStorePermissions, type EffectiveBinding, type EnvironmentAccess, type EnvironmentLike } from '../conda-store/index.js'
+// Not the conda-store index: it carries the REST client too (see builtins.ts).
+import { listingBindings } from '../conda-store/listing.js'
+import type { CondaStorePermissions, EffectiveBinding, EnvironmentAccess, EnvironmentLike } from '../conda-store/permission-set.js'
 import {
   createCollaborationAuthorizer,
   defineCustomScopes,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { InvalidOptionsError, SourceUnavailableError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import type { Diagnostic } from '../core/diagnostics.js'

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { InvalidInputError } from '../core/errors.js'
 import type { CondaStorePermissions, EffectiveBinding } from './permission-set.js'
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { registrySettingsSchema } from '../components/registry.js'
 
 const nonEmpty = z.string().min(1)

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { RealmExportInvalidError } from '../core/errors.js'
 
 const stringList = z.array(z.string())

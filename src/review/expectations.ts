@@ -7,7 +7,7 @@
  * @module
  */
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
-import { z } from 'zod'
+import * as z from 'zod'
 import { InvalidInputError, KeycloakPermissionsError } from '../core/errors.js'
 import type { Principal } from '../core/principal.js'
 import type { ComponentRegistry, RegistryCheck } from '../components/index.js'

@@ -63,4 +63,18 @@ describe('start-up: a command loads only what it needs', () => {
     expect(packages).not.toContain('@keycloak/keycloak-admin-client')
     expect(packages).not.toContain('yaml')
   })
+
+  it('envs on a realm file loads only the zod it uses, and not the conda-store REST client', () => {
+    const { status, files } = packagesLoaded(['envs', '--user', 'bob', '--json'])
+    expect(status).toBe(0)
+    const loaded = files.filter((f) => f.startsWith(DIST)).map((f) => readFileSync(f, 'utf8'))
+    const bundles = (source: string) => loaded.some((text) => text.includes(`// ${source}`) || new RegExp(`^// \\S*node_modules/${source}`, 'mu').test(text))
+    // zod's JSON Schema importer is used by no command: it is bundled only when a module imports zod's
+    // namespace object (`import { z } from 'zod'`), which keeps every zod module; `import * as z` does not.
+    expect(bundles('zod/v4/core/schemas.js')).toBe(true)
+    expect(bundles('zod/v4/classic/from-json-schema.js')).toBe(false)
+    // The REST client (and its response schemas) only for --conda-store URL.
+    expect(bundles('src/conda-store/client.ts')).toBe(false)
+    expect(bundles('src/conda-store/listing.ts')).toBe(true)
+  })
 })
