@@ -28,6 +28,9 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
   process.stdout.write(`${version}\n`)
 } else {
+  // Before any schema is built (zod reads the setting as it builds one): see one-shot.ts. `serve` parses
+  // request bodies for its whole life and keeps zod's compiled parsers.
+  if (argv[0] !== 'serve') await import('./one-shot.js')
   const { run } = await import('./program.js')
   process.exitCode = await run(argv)
 }

@@ -155,8 +155,16 @@ function printDiagnostics(out: Output, diagnostics: readonly Diagnostic[]): void
   }
 }
 
-/** Builds the command-line program. */
-export function buildProgram(): Command {
+/** The commands of the program, in the order `--help` lists them. */
+const COMMANDS = ['resolve', 'envs', 'check', 'explain', 'lint', 'serve', 'report', 'diff', 'test'] as const
+
+/**
+ * Builds the command-line program: every command, or — `only` — just that one, which is all that parsing
+ * a command's own arguments needs (its options, help and errors are the same; the program's `--version`
+ * and `--help` are kept). Registering the other commands' options costs each run several milliseconds.
+ */
+export function buildProgram(only?: (typeof COMMANDS)[number]): Command {
+  const wanted = (name: (typeof COMMANDS)[number]) => only === undefined || only === name
   const program = new Command('keycloak-permissions')
     .description('Exact, typed permissions from what a Keycloak realm says about a user.')
     .version('0.1.0')
@@ -165,7 +173,7 @@ export function buildProgram(): Command {
   // Sub-commands inherit the override so their usage errors reach run() as CommanderErrors.
   const command = (name: string) => program.command(name).exitOverride().configureOutput({ outputError: () => {} })
 
-  addSourceOptions(
+  if (wanted('resolve')) addSourceOptions(
     command('resolve')
       .description("a user's groups, effective roles per client with provenance, and each component's grants")
       .option('--user <username>', 'the user to resolve (required)')
@@ -188,7 +196,7 @@ export function buildProgram(): Command {
     printDiagnostics(out, result.diagnostics)
   })
 
-  addSourceOptions(
+  if (wanted('envs')) addSourceOptions(
     command('envs')
       .description('the conda-store environments a user may use (readable), each with the binding that allows it')
       .option('--user <username>', 'the user')
@@ -222,7 +230,7 @@ export function buildProgram(): Command {
     }
   })
 
-  addCheckOptions(command('check').description('decide one request: prints the decision and its reason; exit 0 allowed, 1 denied')).action(
+  if (wanted('check')) addCheckOptions(command('check').description('decide one request: prints the decision and its reason; exit 0 allowed, 1 denied')).action(
     async (flags: CheckFlags) => {
       const settings = await settingsOf(flags)
       if (!settings) return
@@ -236,7 +244,7 @@ export function buildProgram(): Command {
     },
   )
 
-  addCheckOptions(command('explain').description('the decision with its full chain (user → group → role → item → grant → resource)')).action(
+  if (wanted('explain')) addCheckOptions(command('explain').description('the decision with its full chain (user → group → role → item → grant → resource)')).action(
     async (flags: CheckFlags) => {
       const settings = await settingsOf(flags)
       if (!settings) return
@@ -256,7 +264,7 @@ export function buildProgram(): Command {
     },
   )
 
-  addSourceOptions(
+  if (wanted('lint')) addSourceOptions(
     command('lint')
       .description('every diagnostic for every role attribute, grouped by role, with the fix; exit 1 on any error')
       .option('--json', 'print JSON: { diagnostics: [...] }'),
@@ -286,7 +294,7 @@ export function buildProgram(): Command {
     process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.denied : EXIT.ok
   })
 
-  addSourceOptions(
+  if (wanted('serve')) addSourceOptions(
     command('serve')
       .description('the HTTP decision mode: GET /v1/users/{user}/principal, GET /v1/users/{user}/environments, POST /v1/check, forward auth, GET /healthz')
       .option('--port <port>', 'port to listen on (default 8080, or serve.port of the configuration)')
@@ -310,7 +318,7 @@ export function buildProgram(): Command {
     await runServe(listen, engine, source)
   })
 
-  addSourceOptions(
+  if (wanted('report')) addSourceOptions(
     command('report')
       .description("access review: every user's effective grants of every component, each with the chain that grants it, plus every lint diagnostic")
       .option('--users <list>', 'comma-separated usernames (default: every user of the realm export)')
@@ -326,7 +334,7 @@ export function buildProgram(): Command {
     process.exitCode = await runReport(flags, settings)
   })
 
-  addConfigOptions(command('diff'))
+  if (wanted('diff')) addConfigOptions(command('diff'))
     .description('what a realm change grants or revokes: every permission gained, lost or changed per user, with its cause; exit 0 no change, 1 changes, 2 input error')
     .argument('[files...]', 'OLD NEW (two realm exports), or NEW with --keycloak (the live realm is OLD)')
     .option('--keycloak <url>', 'compare the live Keycloak (as OLD) with the export NEW')
@@ -349,7 +357,7 @@ export function buildProgram(): Command {
       process.exitCode = await runDiff(files, flags, settings)
     })
 
-  addSourceOptions(
+  if (wanted('test')) addSourceOptions(
     command('test')
       .description('permission tests for realm-as-code: every case of the expectations files (YAML or JSON) decided like check; exit 0 all pass, 1 some fail, 2 input error')
       .argument('[files...]', 'expectations files (see examples/permission-tests/access.yaml)')
@@ -369,7 +377,10 @@ export function buildProgram(): Command {
 
 /** Runs the CLI on `argv` (without node and script), resolving with the exit status. */
 export async function run(argv: readonly string[]): Promise<number> {
-  const program = buildProgram()
+  // `keycloak-permissions envs …`: that command alone. Anything else (no command, --help, help CMD, an
+  // unknown name, a leading option) gets the whole program, for its command list and suggestions.
+  const named = COMMANDS.find((name) => name === argv[0])
+  const program = buildProgram(named)
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return (process.exitCode as number | undefined) ?? EXIT.ok
