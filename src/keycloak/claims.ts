@@ -11,7 +11,8 @@ import type { Diagnostic } from '../core/diagnostics.js'
 import { diagnostic } from '../core/diagnostics.js'
 import type { TokenRejectionDetail, TokenRejectionReason } from '../core/errors.js'
 import { InvalidInputError, InvalidOptionsError } from '../core/errors.js'
-import type { EffectiveRole, Principal, RoleAttributes, RoleRef, RoleVia, TokenInfo } from '../core/principal.js'
+import type { EffectiveRole, Principal, PrincipalCompleteness, RoleAttributes, RoleRef, TokenInfo } from '../core/principal.js'
+import { SharedParts } from './shared-parts.js'
 
 /**
  * Options of {@link validateClaims}.
@@ -297,8 +298,9 @@ export function tokenInfoFromClaims(claims: Readonly<Record<string, unknown>>): 
   if (scope !== undefined && typeof scope !== 'string') throw new InvalidInputError(WHAT, 'scope', 'expected a space-separated string')
   const info: { -readonly [K in keyof TokenInfo]: TokenInfo[K] } = {
     issuer: iss,
-    audience: [...audience],
-    scope: scope === undefined ? [] : scope.split(' ').filter((s) => s !== ''),
+    // Shared frozen lists: tokens of one client carry the same audience and scope.
+    audience: claimParts.strings('aud', audience),
+    scope: scope === undefined ? NO_STRINGS : claimParts.words(scope),
     expiresAt: exp,
     claims,
   }
@@ -419,67 +421,59 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
         attributes = found
       }
     }
-    return sharedRole(ref, attributes)
+    // One frozen role object per (role, attribute map): principals from claims carry no provenance,
+    // so every principal naming the same role shares it, as it shares the catalogue's attribute map.
+    return claimParts.role(ref, attributes, [])
   }
 
   const realmRoles =
-    realmAccess === undefined ? [] : roleNames(realmAccess, 'realm_access').map((name) => effective({ name }))
+    realmAccess === undefined ? NO_ROLES : claimParts.roles(roleNames(realmAccess, 'realm_access').map((name) => effective({ name })))
 
-  const clientRoles: Record<string, readonly EffectiveRole[]> = {}
+  const clientEntries: (readonly [string, readonly EffectiveRole[]])[] = []
   if (resourceAccess !== undefined) {
     if (!isPlainObject(resourceAccess)) throw new InvalidInputError(WHAT, 'resource_access', 'expected an object keyed by clientId')
     for (const clientId of Object.keys(resourceAccess).sort(compareCodeUnits)) {
       // Entries of clients outside the restriction are not read, so they cannot fail the resolution.
       if (clients !== undefined && !clients.includes(clientId)) continue
       const names = roleNames(resourceAccess[clientId], `resource_access.${clientId}`)
-      if (names.length > 0) {
-        const list = names.map((name) => effective({ client: clientId, name }))
-        // Only "__proto__" needs defineProperty (assignment would set the prototype); it is ~8× slower per key.
-        if (clientId === '__proto__') Object.defineProperty(clientRoles, clientId, { value: list, enumerable: true, writable: true, configurable: true })
-        else clientRoles[clientId] = list
-      }
+      if (names.length > 0) clientEntries.push([clientId, claimParts.roles(names.map((name) => effective({ client: clientId, name })))])
     }
   }
 
   const groups = readGroups(claims, groupsClaim, groupsMapperConfigured, user, diagnostics)
-
+  const origin = { kind: 'token', resolvedAt: clock.now(), cached: false, stale: false } as const
   return {
     realm,
     userId: sub,
     username: username ?? '',
-    groups: groups.paths,
+    groups: claimParts.groups(groups.paths),
     realmRoles,
-    clientRoles,
-    complete: { groups: groups.complete, realmRoles: hasRoleClaims, attributes: attributesComplete, provenance: false },
-    origin: { kind: 'token', resolvedAt: clock.now(), cached: false, stale: false },
+    clientRoles: claimParts.clientRoles(clientEntries),
+    complete: completeness(groups.complete, hasRoleClaims, attributesComplete),
+    origin,
     token,
-    diagnostics,
+    diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : diagnostics,
   }
 }
 
 const NO_ATTRIBUTES: RoleAttributes = Object.freeze({})
-const NO_VIA: readonly RoleVia[] = Object.freeze([])
-/** Distinct roles kept per attribute map (then that map's roles start over): bounds what tokens can make us keep. */
-const SHARED_ROLES_MAX = 10_000
-/** By attribute map (the catalogue's, or none), the role objects principals from claims share (frozen). */
-const sharedRoles = new WeakMap<RoleAttributes, Map<string, EffectiveRole>>()
-
+const NO_STRINGS: readonly string[] = Object.freeze([])
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
 /**
- * One frozen role object per (role, attribute map): principals built from claims carry no provenance,
- * so every principal naming the same role can share it (memory per cached principal), as it shares
- * the catalogue's attribute map.
+ * Parts shared by principals from claims (role objects, role lists, group lists, `clientRoles`
+ * records, audience and scope lists), frozen. Tokens come from anyone: the table starts over once it
+ * holds this many parts, which bounds what tokens can make the process keep.
  */
-function sharedRole(ref: RoleRef, attributes: RoleAttributes): EffectiveRole {
-  let roles = sharedRoles.get(attributes)
-  if (roles === undefined) sharedRoles.set(attributes, (roles = new Map()))
-  const key = ref.client === undefined ? `r${ref.name}` : `c${ref.client.length}:${ref.client}/${ref.name}`
-  let role = roles.get(key)
-  if (role === undefined) {
-    role = Object.freeze(ref.client === undefined ? { name: ref.name, attributes, via: NO_VIA } : { client: ref.client, name: ref.name, attributes, via: NO_VIA })
-    if (roles.size >= SHARED_ROLES_MAX) roles.clear()
-    roles.set(key, role)
-  }
-  return role
+const CLAIM_PARTS_MAX = 20_000
+const claimParts = new SharedParts(CLAIM_PARTS_MAX, 'restart')
+const NO_ROLES = claimParts.roles([])
+
+/** The 8 possible completeness values of a principal from claims, frozen and shared. */
+const COMPLETENESS: readonly PrincipalCompleteness[] = Array.from({ length: 8 }, (_, i) =>
+  Object.freeze({ groups: (i & 4) !== 0, realmRoles: (i & 2) !== 0, attributes: (i & 1) !== 0, provenance: false }),
+)
+function completeness(groups: boolean, realmRoles: boolean, attributes: boolean): PrincipalCompleteness {
+  return COMPLETENESS[(groups ? 4 : 0) + (realmRoles ? 2 : 0) + (attributes ? 1 : 0)]!
 }
 
 function normalizePrincipalOptions(options: PrincipalFromClaimsOptions) {

@@ -10,7 +10,7 @@ import type { EffectiveRole, RoleAttributes, RoleRef, RoleVia } from '../core/pr
 
 /** The empty role list every principal without roles (on a client, or in the realm) shares. */
 export const NO_ROLES: readonly EffectiveRole[] = Object.freeze([])
-/** The empty group list. */
+/** The empty list of strings (groups, audience). */
 export const NO_GROUPS: readonly string[] = Object.freeze([])
 /** The empty `clientRoles` record. */
 export const NO_CLIENT_ROLES: Readonly<Record<string, readonly EffectiveRole[]>> = Object.freeze({})
@@ -29,23 +29,43 @@ const DEFAULT: RoleVia = Object.freeze({ kind: 'default' })
 
 /**
  * A table of frozen, shared principal parts, keyed by what they contain. It holds at most `max`
- * values: past that, new values are still built and frozen but no longer shared, so the table
- * cannot grow with the number of users a long-lived source resolves.
+ * values: past that, new values are still built and frozen but no longer shared (`full: 'stop'`, for
+ * a source whose users are few and fixed, such as a realm export), or the table starts over
+ * (`full: 'restart'`, for parts built from whatever tokens arrive), so it cannot grow with the number
+ * of users a long-lived process sees. Principals keep the parts they hold either way.
  *
  * Keys are built from the ids of already shared parts (a role list is the ids of its roles), so
  * two equal parts get the same object and a part built from unshared pieces is simply not shared.
  */
 export class SharedParts {
   readonly #max: number
+  readonly #restart: boolean
   readonly #values = new Map<string, object>()
   readonly #ids = new Map<object, number>()
   /** The client-id sequences of records built with a hidden class each (see `clientRoles`). */
   readonly #recordShapes = new Set<string>()
 
-  constructor(max: number) {
+  constructor(max: number, full: 'stop' | 'restart' = 'stop') {
     this.#max = max
+    this.#restart = full === 'restart'
+    this.#start()
+  }
+
+  #start(): void {
+    this.#values.clear()
+    this.#ids.clear()
     // The constant reasons have ids too: lists of them are keyed by ids like any other.
     for (const via of [DIRECT, DEFAULT]) this.#ids.set(via, this.#ids.size)
+  }
+
+  /**
+   * Whether a new value may enter the table. A full table that restarts starts over, but the value
+   * at hand stays out: its key was made of ids from before, which the new table will give to others.
+   */
+  #room(): boolean {
+    if (this.#values.size < this.#max) return true
+    if (this.#restart) this.#start()
+    return false
   }
 
   /** How many values the table holds (for tests and the benchmark's notes). */
@@ -101,8 +121,18 @@ export class SharedParts {
 
   /** The shared frozen list of these group paths (in order). */
   groups(paths: readonly string[]): readonly string[] {
-    if (paths.length === 0) return NO_GROUPS
-    return this.#share(flat('G', JSON.stringify(paths)), () => [...paths])
+    return this.strings('groups', paths)
+  }
+
+  /** The shared frozen list of these strings (in order); `kind` names what they are (`aud`, `groups`). */
+  strings(kind: string, list: readonly string[]): readonly string[] {
+    if (list.length === 0) return NO_GROUPS
+    return this.#share(flat('S', kind, ':', JSON.stringify(list)), () => [...list])
+  }
+
+  /** The shared frozen list of the space-separated words of `text` (a token's `scope`). */
+  words(text: string): readonly string[] {
+    return this.#share(flat('W', text), () => text.split(' ').filter((word) => word !== ''))
   }
 
   /**
@@ -162,7 +192,7 @@ export class SharedParts {
   /** The id of an object supplied by the caller (an attribute map), registered on first sight. */
   #idOf(value: object): number | undefined {
     const id = this.#ids.get(value)
-    if (id !== undefined || this.#values.size >= this.#max) return id
+    if (id !== undefined || !this.#room()) return id
     this.#values.set(`A${this.#ids.size}`, value)
     this.#ids.set(value, this.#ids.size)
     return this.#ids.size - 1
@@ -174,7 +204,7 @@ export class SharedParts {
       if (held !== undefined) return held as T
     }
     const value = Object.freeze(make())
-    if (key !== undefined && this.#values.size < this.#max) {
+    if (key !== undefined && this.#room()) {
       this.#values.set(key, value)
       this.#ids.set(value, this.#ids.size)
     }

@@ -410,3 +410,57 @@ describe('principalFromClaims: role objects are shared between principals', () =
     expect(d.realmRoles[0]!.client).toBeUndefined()
   })
 })
+
+describe('principalFromClaims: lists, records and token lists are shared between principals too', () => {
+  const claims = (user: string, extra: Record<string, unknown> = {}) => ({
+    iss: 'http://kc/realms/r',
+    sub: `s-${user}`,
+    exp: 1767225900,
+    iat: 1767225600,
+    aud: ['workspace-api', 'account'],
+    scope: 'openid profile email',
+    preferred_username: user,
+    groups: ['/projects/ml', '/developer'],
+    realm_access: { roles: ['offline_access', 'default-roles-r'] },
+    resource_access: { 'ws-a': { roles: ['ws_access'] }, conda_store: { roles: ['viewer', 'developer'] } },
+    ...extra,
+  })
+
+  it('gives two users with the same claims one frozen object for each list and record, and the same values as before', () => {
+    const a = principalFromClaims(claims('a'), { groupsMapperConfigured: true })
+    const b = principalFromClaims(claims('b'), { groupsMapperConfigured: true })
+    expect(b.realmRoles).toBe(a.realmRoles)
+    expect(b.clientRoles).toBe(a.clientRoles)
+    expect(b.groups).toBe(a.groups)
+    expect(b.complete).toBe(a.complete)
+    expect(b.token!.scope).toBe(a.token!.scope)
+    expect(b.token!.audience).toBe(a.token!.audience)
+    for (const value of [a.realmRoles, a.clientRoles, ...Object.values(a.clientRoles), a.groups, a.complete, a.diagnostics, a.token!.scope, a.token!.audience]) {
+      expect(Object.isFrozen(value)).toBe(true)
+    }
+    // Values unchanged: sorted, deduplicated, no provenance.
+    expect(a.groups).toEqual(['/developer', '/projects/ml'])
+    expect(a.realmRoles.map((r) => r.name)).toEqual(['default-roles-r', 'offline_access'])
+    expect(Object.keys(a.clientRoles)).toEqual(['conda_store', 'ws-a'])
+    expect(a.clientRoles['conda_store']).toEqual([
+      { client: 'conda_store', name: 'developer', attributes: {}, via: [] },
+      { client: 'conda_store', name: 'viewer', attributes: {}, via: [] },
+    ])
+    expect(a.token).toEqual({ issuer: 'http://kc/realms/r', audience: ['workspace-api', 'account'], scope: ['openid', 'profile', 'email'], expiresAt: 1767225900, claims: claims('a') })
+    expect(a.complete).toEqual({ groups: true, realmRoles: true, attributes: false, provenance: false })
+    expect(a.diagnostics).toEqual([])
+    // The principal keeps the caller's claims object itself.
+    const own = claims('c')
+    expect(principalFromClaims(own).token!.claims).toBe(own)
+  })
+
+  it('keeps users with different roles apart', () => {
+    const a = principalFromClaims(claims('a'))
+    const b = principalFromClaims(claims('b', { resource_access: { 'ws-b': { roles: ['ws_access'] } }, groups: ['/other'], scope: 'openid' }))
+    expect(Object.keys(b.clientRoles)).toEqual(['ws-b'])
+    expect(b.clientRoles).not.toBe(a.clientRoles)
+    expect(b.groups).toEqual(['/other'])
+    expect(b.token!.scope).toEqual(['openid'])
+    expect(a.token!.scope).toEqual(['openid', 'profile', 'email'])
+  })
+})

@@ -66,6 +66,29 @@ describe('SharedParts', () => {
     expect(build(bounded, 49)).not.toBe(build(bounded, 49))
   })
 
+  it('starts over when full in restart mode, never answering with a part built for other ids', () => {
+    for (const max of [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]) {
+      const shared = new SharedParts(max, 'restart')
+      for (let n = 0; n < 120; n++) {
+        const i = (n * 7) % 13
+        const via = [viaGroup(`/projects/p${i % 5}`)]
+        const role = shared.role({ client: `ws-${i}`, name: 'ws_access' }, scopes, via)
+        expect(role).toStrictEqual({ client: `ws-${i}`, name: 'ws_access', attributes: scopes, via })
+        const list = shared.roles([role])
+        expect(list).toStrictEqual([role])
+        const record = shared.clientRoles([[`ws-${i}`, list]])
+        expect(Object.keys(record)).toEqual([`ws-${i}`])
+        expect(record[`ws-${i}`]![0]).toStrictEqual(role)
+        expect(shared.words(`scope-${i} profile`)).toStrictEqual([`scope-${i}`, 'profile'])
+        expect(shared.size).toBeLessThanOrEqual(max)
+      }
+    }
+    // Right after a start-over, equal parts are shared again.
+    const shared = new SharedParts(7, 'restart')
+    const role = shared.role({ name: 'r' }, scopes, [{ kind: 'direct' }])
+    expect(shared.role({ name: 'r' }, scopes, [{ kind: 'direct' }])).toBe(role)
+  })
+
   it('builds records past the hidden-class bound as plain records too, "__proto__" included', () => {
     const shared = new SharedParts(100_000)
     const role = (client: string) => shared.role({ client, name: 'r' }, scopes, [{ kind: 'direct' }])
