@@ -23,7 +23,7 @@ import {
   SourceUnavailableError,
   UserNotFoundError,
 } from '../core/errors.js'
-import type { EffectiveRole, Principal, RoleAttributes, RoleRef } from '../core/principal.js'
+import type { EffectiveRole, Principal, PrincipalCompleteness, RoleAttributes, RoleRef } from '../core/principal.js'
 import { fetchRealmCatalogue, readRoleMappings, readUserGroups, type CatalogueReader, type CatalogueStats, type NamedMappings, type RealmCatalogue } from './admin-catalogue.js'
 import { abortable, requireDuration, requireNonEmptyString, requireString, unreachable, validateHttpUrl } from './admin-util.js'
 import { normalizeUsername, type ResolveOptions, type RoleCatalogue, type RoleSource, type UserRef } from './source.js'
@@ -145,6 +145,7 @@ export interface AdminSelfCheckReport {
 const REQUIRED_RIGHTS = ['view-users', 'view-clients', 'view-realm'] as const
 const USER_PAGE = 100
 const SOURCE = 'admin-api'
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
 const NOT_FOUND_HINT = 'if the user exists, the service account may lack realm-management view-users: users it may not view are invisible'
 /** A catalogue miss refetches the catalogue at most this often, so an unresolvable reference cannot multiply requests. */
 const MISS_REFRESH_MS = 1_000
@@ -228,6 +229,8 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
   readonly #tokens: AccessTokenProvider
   readonly #groups: boolean
   readonly #realmRoles: boolean
+  /** Every principal's `complete` (it depends on the options only), frozen and shared. */
+  readonly #complete: PrincipalCompleteness
   readonly #ttlMs: number
   readonly #serveStaleMs: number
   readonly #timeoutMs: number
@@ -263,6 +266,7 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
     this.#timeoutMs = o.timeoutMs === undefined ? 10_000 : requireDuration('timeoutMs', o.timeoutMs, false)
     this.#groups = optionalBoolean('groups', o.groups, true)
     this.#realmRoles = optionalBoolean('realmRoles', o.realmRoles, true)
+    this.#complete = Object.freeze({ groups: this.#groups, realmRoles: this.#realmRoles, attributes: true, provenance: true })
     this.#checkEnabled = optionalBoolean('checkEnabled', o.checkEnabled, false)
     this.#serveStaleMs = o.serveStaleMs === undefined ? 0 : requireDuration('serveStaleMs', o.serveStaleMs, true)
     this.#pageSize = o.groupsPageSize === undefined ? 100 : requireIntegerIn('groupsPageSize', o.groupsPageSize, 1, 1000)
@@ -684,16 +688,15 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
         }),
       )
     }
-    const clientRoles: Record<string, EffectiveRole[]> = {}
+    const clientEntries: (readonly [string, readonly EffectiveRole[]])[] = []
     for (const clientId of [...joined.clientRoles.keys()].sort()) {
       if (this.#clients !== undefined && !this.#clients.includes(clientId)) continue
-      const list = joined.clientRoles.get(clientId)!
-      // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
-      if (clientId === '__proto__') Object.defineProperty(clientRoles, clientId, { value: list, enumerable: true, writable: true, configurable: true })
-      else clientRoles[clientId] = list
+      clientEntries.push([clientId, joined.clientRoles.get(clientId)!])
     }
-    const realmRoles = this.#realmRoles ? joined.realmRoles : []
-    if (Object.keys(clientRoles).length === 0 && realmRoles.length === 0) {
+    // Shared with every user of the same roles and groups (frozen), as the catalogue shares the role objects.
+    const clientRoles = catalogue.shared.clientRoles(clientEntries)
+    const realmRoles = this.#realmRoles ? joined.realmRoles : catalogue.shared.roles([])
+    if (clientEntries.length === 0 && realmRoles.length === 0) {
       diagnostics.push(
         diagnostic('info', 'KEYCLOAK_NO_ROLES', `The Admin API reports no effective roles for ${label}`, { user: who.username }, {
           fix: 'If the user should hold roles, check that the service account has realm-management view-users (AdminApiSource.selfCheck())',
@@ -705,12 +708,12 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
       userId: who.id,
       username: who.username,
       ...(who.enabled === false && { enabled: false }),
-      groups: this.#groups ? [...new Set(user.groups.map((g) => g.path))].sort() : [],
+      groups: catalogue.shared.groups(this.#groups ? [...new Set(user.groups.map((g) => g.path))].sort() : []),
       realmRoles,
       clientRoles,
-      complete: { groups: this.#groups, realmRoles: this.#realmRoles, attributes: true, provenance: true },
+      complete: this.#complete,
       origin: { kind: 'admin-api', resolvedAt: this.#clock.now(), cached: false, stale: false },
-      diagnostics,
+      diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : diagnostics,
     }
   }
 

@@ -12,8 +12,14 @@ import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { SourceUnavailableError } from '../core/errors.js'
 import { groupWithAncestors } from '../core/groups.js'
 import type { EffectiveRole, RoleAttributes, RoleRef, RoleVia } from '../core/principal.js'
+import { SharedParts } from './shared-parts.js'
 
 const SOURCE = 'admin-api'
+/**
+ * Principal parts a catalogue shares between the users it joins (see `SharedParts`); the table
+ * starts over past this, so a catalogue kept for long while many users come and go stays bounded.
+ */
+const SHARED_PARTS_MAX = 50_000
 
 /** One role of the catalogue. */
 export interface CatalogueRole {
@@ -87,6 +93,11 @@ export class RealmCatalogue {
   readonly #groups: ReadonlyMap<string, NamedMappings>
   /** clientId → internal client UUID, every client of the realm. */
   readonly clients: ReadonlyMap<string, string>
+  /**
+   * What principals joined with this catalogue share (frozen): role objects with their provenance,
+   * role lists, group lists, `clientRoles` records.
+   */
+  readonly shared = new SharedParts(SHARED_PARTS_MAX, 'restart')
 
   constructor(data: {
     roles: readonly CatalogueRole[]
@@ -189,7 +200,7 @@ export class RealmCatalogue {
     const diagnostics: Diagnostic[] = []
     for (const { role, via } of effective.values()) {
       diagnostics.push(...role.diagnostics)
-      const value: EffectiveRole = { ...role.ref, attributes: role.attributes, via }
+      const value = this.shared.role(role.ref, role.attributes, via)
       if (role.ref.client === undefined) realmRoles.push(value)
       else {
         const list = clientRoles.get(role.ref.client)
@@ -197,16 +208,16 @@ export class RealmCatalogue {
         else clientRoles.set(role.ref.client, [value])
       }
     }
-    realmRoles.sort(compareRoleRefs)
-    for (const list of clientRoles.values()) list.sort(compareRoleRefs)
-    return { realmRoles, clientRoles, diagnostics, missing }
+    const sharedLists = new Map<string, readonly EffectiveRole[]>()
+    for (const [client, list] of clientRoles) sharedLists.set(client, this.shared.roles(list.sort(compareRoleRefs)))
+    return { realmRoles: this.shared.roles(realmRoles.sort(compareRoleRefs)), clientRoles: sharedLists, diagnostics, missing }
   }
 }
 
-/** The result of {@link RealmCatalogue.effectiveRoles}. */
+/** The result of {@link RealmCatalogue.effectiveRoles}: shared, frozen role lists. */
 export interface EffectiveRoles {
-  readonly realmRoles: EffectiveRole[]
-  readonly clientRoles: Map<string, EffectiveRole[]>
+  readonly realmRoles: readonly EffectiveRole[]
+  readonly clientRoles: Map<string, readonly EffectiveRole[]>
   readonly diagnostics: Diagnostic[]
   readonly missing: string[]
 }
@@ -252,7 +263,8 @@ export async function fetchRealmCatalogue(
     if (!Array.isArray(data)) throw unexpected(what, 'expected an array of roles')
     for (const item of data as { id?: unknown; name?: unknown; composite?: unknown; attributes?: unknown }[]) {
       if (typeof item?.name !== 'string' || typeof item.id !== 'string') throw unexpected(what, 'a role without id or name')
-      const ref: RoleRef = client === undefined ? { name: item.name } : { client, name: item.name }
+      // Frozen: a composite's `via.parent` and the catalogue's role listings hand it out.
+      const ref: RoleRef = Object.freeze(client === undefined ? { name: item.name } : { client, name: item.name })
       const { attributes, diagnostics } = readAttributes(item.attributes, ref, what)
       raw.push({ id: item.id, ref, attributes, composite: item.composite === true, diagnostics })
     }
