@@ -21,6 +21,25 @@ const zodEnglishOnly: NonNullable<Options['esbuildPlugins']>[number] = {
   },
 }
 
+/**
+ * commander requires node:child_process as it loads, for executable sub-commands (a command run as a
+ * separate program), which this CLI does not have; loading it brings net, dgram and their bindings, a few
+ * milliseconds of every start. The CLI bundle gives commander a stand-in that loads the module on first
+ * use (never, here).
+ */
+const commanderLazyChildProcess: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'commander-lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] })",
+      loader: 'js',
+    }))
+  },
+}
+
 export default defineConfig([
   {
     entry,
@@ -52,7 +71,12 @@ export default defineConfig([
     // packages are optional peers.
     external: ['@keycloak/keycloak-admin-client', 'redis', 'express', 'fastify', 'hono'],
     // Bundled CommonJS (commander, yaml) requires Node built-ins: give the ESM chunks a require.
-    banner: { js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);" },
-    esbuildPlugins: [zodEnglishOnly],
+    // It is made on first use: only the chunk holding esbuild's require shim calls it.
+    banner: {
+      js: "import { createRequire as __cliCreateRequire } from 'node:module'; let __cliRequire; const require = (id) => (__cliRequire ??= __cliCreateRequire(import.meta.url))(id);",
+    },
+    esbuildPlugins: [zodEnglishOnly, commanderLazyChildProcess],
+    // Keep `node:` in built-in imports: tsup's own plugin would otherwise resolve node:child_process first.
+    removeNodeProtocol: false,
   },
 ])

@@ -77,4 +77,14 @@ describe('start-up: a command loads only what it needs', () => {
     expect(bundles('src/conda-store/client.ts')).toBe(false)
     expect(bundles('src/conda-store/listing.ts')).toBe(true)
   })
+
+  it('envs does not load node:child_process (commander wants it only for executable sub-commands)', () => {
+    // Node's own list of the built-in modules it loaded, written to stderr as the process exits.
+    const listModules = `data:text/javascript,${encodeURIComponent('import { writeSync } from "node:fs"; process.on("exit", () => writeSync(2, "\\n" + JSON.stringify(process.moduleLoadList)))')}`
+    const res = spawnSync(process.execPath, ['--import', listModules, BIN, 'envs', '--user', 'bob', '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+    expect(res.status).toBe(0)
+    const builtins = JSON.parse(res.stderr.trim().split('\n').pop()!) as string[]
+    expect(builtins).toContain('NativeModule fs') // the list is read
+    expect(builtins).not.toContain('NativeModule child_process')
+  })
 })
