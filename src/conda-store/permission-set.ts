@@ -266,7 +266,122 @@ interface NamespaceEntry {
    * For `explainEnvironments`: when no binding of the namespace depends on the environment's name, the
    * granting bindings and their chain (the same for every environment of the namespace); null otherwise.
    */
-  explained?: { readonly bindings: readonly MergedBinding[]; readonly steps: readonly TraceStep[] } | null
+  explained?: ExplainedRead | null
+  /** For `explainEnvironments`: the bindings with an all-'*' name part that give `environment::read` here (frozen, shared). */
+  anyNameRead?: readonly MergedBinding[]
+}
+
+/**
+ * The decision of an environment `explainEnvironments` kept on its namespace's verdict alone: the same value
+ * `explain('environment::read', resource)` gives (fields, order, trace), but the trace is built when first
+ * read, from the namespace's shared chain plus the resource step. `serve` and the CLI read only the granting
+ * bindings, so a listing allocates no trace; `trace` returns the same array on every read, and JSON
+ * (`toJSON`) has the fields of an eager decision in the same order: `allowed, reason, trace, rule, grant`.
+ */
+class NamespaceReadDecision implements CondaStoreDecision {
+  readonly allowed = true
+  readonly reason = 'BINDING_GRANTS'
+  readonly rule = 'default'
+  readonly grant: readonly MergedBinding[]
+  readonly #chain: readonly TraceStep[]
+  readonly #resource: string
+  #trace: TraceStep[] | undefined
+
+  constructor(explained: ExplainedRead, resource: string) {
+    this.grant = explained.bindings
+    this.#chain = explained.steps
+    this.#resource = resource
+  }
+
+  get trace(): readonly TraceStep[] {
+    if (this.#trace === undefined) {
+      const steps = this.#chain.slice()
+      steps.push({ kind: 'resource', label: this.#resource, data: READ_DATA })
+      this.#trace = steps
+    }
+    return this.#trace
+  }
+
+  toJSON(): CondaStoreDecision {
+    return { allowed: this.allowed, reason: this.reason, trace: this.trace, rule: this.rule, grant: this.grant }
+  }
+}
+
+/** A namespace's granting bindings and the chain before the resource step (see `NamespaceEntry.explained`). */
+interface ExplainedRead {
+  readonly bindings: readonly MergedBinding[]
+  readonly steps: readonly TraceStep[]
+}
+
+/**
+ * An environment `explainEnvironments` kept on its namespace's verdict alone (a string `ns/name`). Its
+ * `decision` is made when first read ({@link NamespaceReadDecision}): `serve` and the CLI read only the
+ * names and the granting bindings, so a listing allocates one object per kept environment. `decision`
+ * returns the same object on every read; JSON (`toJSON`) has the fields of an eager access in the same
+ * order: `environment, namespace, name, bindings, decision`.
+ */
+class NamespaceReadAccess<T> implements EnvironmentAccess<T> {
+  readonly environment: T
+  readonly namespace: string
+  readonly name: string
+  readonly bindings: readonly MergedBinding[]
+  readonly #explained: ExplainedRead
+  #decision: CondaStoreDecision | undefined
+
+  constructor(environment: T, namespace: string, name: string, explained: ExplainedRead) {
+    this.environment = environment
+    this.namespace = namespace
+    this.name = name
+    this.bindings = explained.bindings
+    this.#explained = explained
+  }
+
+  get decision(): CondaStoreDecision {
+    return (this.#decision ??= new NamespaceReadDecision(this.#explained, this.environment as string))
+  }
+
+  toJSON(): EnvironmentAccess<T> {
+    return { environment: this.environment, namespace: this.namespace, name: this.name, bindings: this.bindings, decision: this.decision }
+  }
+}
+
+/** The bindings among `matched` that give part of `required`, in merge order: a decision's `grant`. */
+function grantingBindings(matched: readonly Compiled[], required: number): MergedBinding[] {
+  return matched
+    .filter((c) => (c.mask & required) !== 0)
+    .sort((a, b) => a.index - b.index)
+    .map((c) => c.binding)
+}
+
+/**
+ * An environment `explainEnvironments` kept whose read depends on its name (or that is not an `ns/name`
+ * string): `bindings` are the ones `explain('environment::read', …)` grants with, and `decision` is that
+ * call, made when first read (the set is immutable, so it is the same decision) and kept. JSON (`toJSON`)
+ * has the fields of an eager access in the same order: `environment, namespace, name, bindings, decision`.
+ */
+class ExplainedReadAccess<T> implements EnvironmentAccess<T> {
+  readonly environment: T
+  readonly namespace: string
+  readonly name: string
+  readonly bindings: readonly MergedBinding[]
+  readonly #permissions: CondaStorePermissions
+  #decision: CondaStoreDecision | undefined
+
+  constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[], permissions: CondaStorePermissions) {
+    this.environment = environment
+    this.namespace = namespace
+    this.name = name
+    this.bindings = bindings
+    this.#permissions = permissions
+  }
+
+  get decision(): CondaStoreDecision {
+    return (this.#decision ??= this.#permissions.explain('environment::read', `${this.namespace}/${this.name}`))
+  }
+
+  toJSON(): EnvironmentAccess<T> {
+    return { environment: this.environment, namespace: this.namespace, name: this.name, bindings: this.bindings, decision: this.decision }
+  }
 }
 
 function splitEnvironment(resource: EnvironmentLike): [string, string] {
@@ -539,7 +654,8 @@ export class CondaStorePermissions {
     const granting = [...every.anyName, ...m.anyName].filter((c) => (c.mask & READ_BIT) !== 0).sort((a, b) => a.index - b.index)
     const steps = this.#userSteps()
     for (const c of granting) steps.push(...this.#chainOf(c.binding))
-    return (entry.explained = { bindings: granting.map((c) => c.binding), steps })
+    // Shared by every environment of the namespace (as `bindings` and `grant`): frozen, so no caller can change another's.
+    return (entry.explained = { bindings: Object.freeze(granting.map((c) => c.binding)), steps: Object.freeze(steps) })
   }
 
   /**
@@ -575,26 +691,67 @@ export class CondaStorePermissions {
       return { mask, matched }
     }
     const slash = resource.indexOf('/')
-    const ns = slash < 0 ? resource : resource.slice(0, slash)
-    const m = this.#entry(ns).match
-    if (m === undefined) return NO_MATCH
+    return this.#evaluateIn(this.#entry(slash < 0 ? resource : resource.slice(0, slash)).match, resource, slash, wantMatched)
+  }
+
+  /**
+   * {@link #evaluate} in default mode once the namespace's cached match `m` is known (`slash`: the index
+   * of the first '/' in `resource`, -1 for none): the filter loop has looked the namespace up already.
+   */
+  #evaluateIn(m: NamespaceMatch | undefined, resource: string, slash: number, wantMatched: boolean): Evaluation {
+    // The namespace's all-'*' name parts first, then the bindings that depend on the name (`#readGrant` relies on this order).
+    const matched = wantMatched && m !== undefined ? [...this.#everyNamespace.anyName, ...m.anyName] : undefined
+    const mask = this.#maskIn(m, resource, slash, matched)
+    return mask < 0 ? NO_MATCH : { mask, matched: matched ?? NONE }
+  }
+
+  /**
+   * The mask of {@link #evaluateIn}, each matching binding appended to `out` when given; -1 when no binding
+   * can match (a namespace or name with a character no ARN matches). The filter loop calls it directly: a
+   * mask allocates nothing.
+   */
+  #maskIn(m: NamespaceMatch | undefined, resource: string, slash: number, out: Compiled[] | undefined): number {
+    if (m === undefined) return -1
+    const every = this.#everyNamespace
+    let mask = every.anyNameMask | m.anyNameMask
     if (slash < 0) {
       // D3: namespace-level (and global '') checks honour only bindings whose name part is all '*'.
-      let mask = every.anyNameMask | m.anyNameMask
-      const matched = wantMatched ? [...every.anyName, ...m.anyName] : []
-      for (const c of m.complex) if (c.arn.nm.allStar && this.#upstream(c, resource)) (mask |= c.mask), matched.push(c)
-      return { mask, matched }
+      for (const c of m.complex) if (c.arn.nm.allStar && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
+      return mask
     }
-    const name = resource.slice(slash + 1)
-    if (!allAllowed(name)) return NO_MATCH
-    let mask = every.anyNameMask | m.anyNameMask
-    const matched: Compiled[] = wantMatched ? [...every.anyName, ...m.anyName] : []
-    for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), wantMatched && matched.push(c)
-    for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), wantMatched && matched.push(c)
-    for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), wantMatched && matched.push(c)
-    for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), wantMatched && matched.push(c)
-    for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), matched.push(c)
-    return { mask, matched }
+    if (!allAllowed(resource, false, slash + 1)) return -1
+    return mask | this.#byName(m, resource, resource.slice(slash + 1), out)
+  }
+
+  /**
+   * The part of {@link #evaluateIn} that depends on the name (default mode, `name` of ALLOWED characters):
+   * the mask of the bindings of `m` and of every namespace whose name part is not all '*' and matches
+   * `name`, each also appended to `out` when given.
+   */
+  #byName(m: NamespaceMatch, resource: string, name: string, out: Compiled[] | undefined): number {
+    const every = this.#everyNamespace
+    let mask = 0
+    for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
+    for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
+    for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
+    return mask
+  }
+
+  /**
+   * The grant of `explain('environment::read', resource)` for an environment the filter kept through the
+   * namespace cache (`resource` = `ns/name`, `entry` the namespace's): the bindings of
+   * {@link #evaluateIn}'s `matched` that give `environment::read`, in merge order. When no name-dependent
+   * binding gives it, that is the namespace's all-'*' part, computed once per namespace and shared.
+   */
+  #readGrant(entry: NamespaceEntry, resource: string, name: string, scratch: Compiled[]): readonly MergedBinding[] {
+    const m = entry.match!
+    const every = this.#everyNamespace
+    scratch.length = 0
+    const byName = this.#byName(m, resource, name, scratch)
+    if ((byName & READ_BIT) === 0) return (entry.anyNameRead ??= Object.freeze(grantingBindings([...every.anyName, ...m.anyName], READ_BIT)))
+    return grantingBindings([...every.anyName, ...m.anyName, ...scratch], READ_BIT)
   }
 
   /** Listing (roles ignored): default = the same matcher; compat = upstream's SQL LIKE. */
@@ -685,10 +842,9 @@ export class CondaStorePermissions {
     }
     const { mask, matched } = this.#evaluate(resource)
     const diagnostics = this.#decisionDiagnostics(resource)
-    const granting = matched.filter((c) => (c.mask & required) !== 0).sort((a, b) => a.index - b.index)
-    const bindings = granting.map((c) => c.binding)
+    const bindings = grantingBindings(matched, required)
     const steps: TraceStep[] = chain ? this.#userSteps() : []
-    for (const c of granting) steps.push(...(chain ? this.#chainOf(c.binding) : [bindingStep(c.binding)]))
+    for (const b of bindings) steps.push(...(chain ? this.#chainOf(b) : [bindingStep(b)]))
     steps.push({ kind: 'resource', label: resource, data: { permissions: wanted } })
     if ((mask & required) === required) return allow('BINDING_GRANTS', steps, { grant: bindings, diagnostics, rule: this.#compat ? 'compat' : 'default' })
     const missing = maskToPermissions(required & ~mask)
@@ -793,7 +949,11 @@ export class CondaStorePermissions {
 
   /**
    * {@link filterEnvironments} with, for each environment kept, the bindings that let it through and
-   * the decision (`explain` chain).
+   * the decision (`explain` chain). Each entry's `decision` (and its `trace`) is made when first read
+   * and then kept: reading it and `JSON.stringify` give what `explain` gives, while a listing that reads
+   * only the bindings (as `serve` and the CLI do) builds no decision; an object spread or
+   * `structuredClone` of an entry does not carry `decision`. Bindings lists may be shared between
+   * entries of one namespace (frozen).
    *
    * @example
    * ```ts
@@ -802,36 +962,37 @@ export class CondaStorePermissions {
    */
   explainEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): EnvironmentAccess<T>[] {
     const out: EnvironmentAccess<T>[] = []
+    const scratch: Compiled[] = []
     this.#filter(environments, options, (environment, ns, rest, matched, entry) => {
       // The same decision `explain` gives, from the namespace's cached chain when no binding depends on the name.
-      const explained = entry === undefined ? null : this.#explainedRead(entry)
+      const explained = entry === undefined || entry.read !== READ_ALWAYS ? null : this.#explainedRead(entry)
       if (explained) {
         // `rest` is undefined only for a string environment `ns/name`: the resource is the string itself.
-        const resource = environment as string
-        const steps = explained.steps.slice()
-        steps.push({ kind: 'resource', label: resource, data: READ_DATA })
-        const grant = explained.bindings.slice()
-        const decision: CondaStoreDecision = { allowed: true, reason: 'BINDING_GRANTS', trace: steps, rule: 'default', grant }
-        out.push({ environment, namespace: ns, name: resource.slice(ns.length + 1), bindings: grant, decision })
+        out.push(new NamespaceReadAccess(environment, ns, (environment as string).slice(ns.length + 1), explained))
         return
       }
       const name = rest ?? (environment as string).slice(ns.length + 1)
+      if ((options.visibility ?? 'readable') === 'readable') {
+        // The bindings `explain` grants with (the filter's evaluation collects none); the decision itself when read.
+        const bindings =
+          entry === undefined ? grantingBindings(this.#evaluate(`${ns}/${name}`).matched, READ_BIT) : this.#readGrant(entry, environment as string, name, scratch)
+        out.push(new ExplainedReadAccess(environment, ns, name, bindings, this))
+        return
+      }
       const resource = `${ns}/${name}`
-      const decision =
-        (options.visibility ?? 'readable') === 'readable'
-          ? this.explain('environment::read', resource)
-          : allow<CondaStoreReason, readonly MergedBinding[]>('BINDING_LISTS', [...this.#userSteps(), ...matched.flatMap((c) => this.#chainOf(c.binding)), { kind: 'resource', label: resource }], {
-              grant: matched.map((c) => c.binding),
-            })
+      const decision = allow<CondaStoreReason, readonly MergedBinding[]>('BINDING_LISTS', [...this.#userSteps(), ...matched.flatMap((c) => this.#chainOf(c.binding)), { kind: 'resource', label: resource }], {
+        grant: matched.map((c) => c.binding),
+      })
       out.push({ environment, namespace: ns, name, bindings: decision.grant ?? [], decision })
     })
     return out
   }
 
   /**
-   * The one filter loop. `keep` gets the namespace cache entry when the environment (a string) was kept
-   * on the namespace's verdict alone (default mode, readable, READ_ALWAYS and a valid name); its name is
-   * then left for `keep` to slice (undefined), as filtering does not need it.
+   * The one filter loop. `keep` gets the namespace cache entry when the environment is a string `ns/name`
+   * decided through it (default mode, readable: kept on the namespace's verdict alone when READ_ALWAYS, by
+   * name when READ_BY_NAME); its name is then left for `keep` to slice (undefined), as filtering does not
+   * need it. Readable filtering collects only the mask: `matched` is complete for `'listed'` only.
    */
   #filter<T extends CondaStoreResource>(
     environments: Iterable<T>,
@@ -857,6 +1018,10 @@ export class CondaStorePermissions {
             if (allAllowed(env, false, slash + 1)) keep(env, ns, undefined, NONE, entry)
             continue
           }
+          // READ_BY_NAME: the same evaluation `can` makes (its mask), from the entry just looked up.
+          const mask = this.#maskIn(entry.match, env, slash, undefined)
+          if (mask > 0 && (mask & READ_BIT) !== 0) keep(env, ns, undefined, NONE, entry)
+          continue
         }
         ns = slash < 0 ? env : env.slice(0, slash)
         name = slash < 0 ? '' : env.slice(slash + 1)

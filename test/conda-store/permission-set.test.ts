@@ -168,13 +168,65 @@ describe('properties', () => {
         for (const perms of [create(), warm]) {
           for (const a of perms.explainEnvironments(xs)) {
             const fresh = create().explain('environment::read', `${a.namespace}/${a.name}`)
-            expect(JSON.parse(JSON.stringify(a.decision))).toEqual(JSON.parse(JSON.stringify(fresh)))
+            // The decision and its trace are made when read: the values read, and the JSON (field order included), are explain()'s.
+            const { allowed, reason, trace, rule, grant } = a.decision
+            expect({ allowed, reason, trace, rule, grant }).toEqual({ allowed: fresh.allowed, reason: fresh.reason, trace: fresh.trace, rule: fresh.rule, grant: fresh.grant })
+            expect(a.decision.diagnostics).toEqual(fresh.diagnostics)
+            expect(JSON.stringify(a.decision)).toBe(JSON.stringify(fresh))
             expect(a.bindings).toEqual(fresh.grant)
+            const eager = { environment: a.environment, namespace: a.namespace, name: a.name, bindings: fresh.grant, decision: fresh }
+            expect(JSON.stringify(a)).toBe(JSON.stringify(eager))
+            // Read again: the same objects, not rebuilt.
+            expect(a.decision).toBe(a.decision)
+            expect(a.decision.trace).toBe(a.decision.trace)
           }
         }
       }),
       { numRuns: 400 },
     )
+  })
+  it('on a generated deployment (exact, wildcard, per-environment and name-only bindings), filter and explain decide each environment as can() and explain() do', () => {
+    // The shapes of a large Nebari deployment at unit-test size: namespaces decided by their verdict alone
+    // (exact `ns/*`), by name (`ns/env-k`, `*/shared-k`), by wildcard namespace (`proj-k-*/*`, `user-k*/*`),
+    // with empty role sets, and environments in namespaces no binding names, in the cache's order and reversed.
+    const roles = ['viewer', 'developer', 'admin']
+    const b: Record<string, string[]> = {}
+    for (let i = 0; i < 70; i++) b[`team-${i * 3}/*`] = [roles[i % 3]!]
+    for (let i = 0; i < 10; i++) b[`team-${i * 7 + 1}/env-${i}`] = ['admin']
+    for (let i = 0; i < 10; i++) b[`proj-${i}-*/*`] = [roles[(i + 1) % 3]!]
+    for (let i = 0; i < 5; i++) b[`*/shared-${i}`] = ['viewer']
+    for (let i = 0; i < 8; i++) b[`user-${i}*/*`] = i % 5 === 0 ? [] : ['developer']
+    const envs: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      const k = i % 500
+      const ns = k < 300 ? `team-${k}` : k < 400 ? `proj-${k % 15}-x${k}` : `user-${k % 10}${k}`
+      envs.push(`${ns}/${i % 13 === 0 ? `shared-${i % 6}` : `env-${i % 40}`}`)
+    }
+    for (const username of [undefined, 'alice']) {
+      const perms = CondaStorePermissions.create(token(b), username === undefined ? {} : { username })
+      for (const xs of [envs, [...envs].reverse()]) {
+        const kept = perms.filterEnvironments(xs)
+        expect(kept).toEqual(xs.filter((e) => perms.can('environment::read', e)))
+        expect(kept.length).toBeGreaterThan(0)
+        expect(kept.length).toBeLessThan(xs.length)
+        const explained = perms.explainEnvironments(xs)
+        expect(explained.map((a) => a.environment)).toEqual(kept)
+        const reference = CondaStorePermissions.create(token(b), username === undefined ? {} : { username })
+        for (const a of explained) {
+          const fresh = reference.explain('environment::read', a.environment)
+          expect(a.bindings).toEqual(fresh.grant)
+          expect(JSON.stringify(a.decision)).toBe(JSON.stringify(fresh))
+        }
+      }
+    }
+  })
+  it('explainEnvironments shares one frozen binding list among the environments of a namespace', () => {
+    const perms = CondaStorePermissions.create(token({ 'ml/*': ['developer'] }))
+    const [a, b] = perms.explainEnvironments(['ml/torch', 'ml/jax'])
+    expect(a!.bindings).toBe(b!.bindings)
+    expect(Object.isFrozen(a!.bindings)).toBe(true)
+    expect(() => (a!.bindings as unknown[]).push(a!.bindings[0])).toThrow(TypeError)
+    expect(b!.decision.trace.at(-1)).toEqual({ kind: 'resource', label: 'ml/jax', data: { permissions: ['environment::read'] } })
   })
   it('default listed ⊇ readable, and the default never grants a permission compat does not', () => {
     fc.assert(
