@@ -731,8 +731,9 @@ export class CondaStorePermissions {
   #byName(m: NamespaceMatch, resource: string, name: string, out: Compiled[] | undefined): number {
     const every = this.#everyNamespace
     let mask = 0
-    for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
-    for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    // An empty map is not asked: hashing a name that was just sliced is most of a lookup's cost.
+    if (every.specificByName.size > 0) for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    if (m.specificByName.size > 0) for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
     for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
     for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
     for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
@@ -752,6 +753,12 @@ export class CondaStorePermissions {
     const byName = this.#byName(m, resource, name, scratch)
     if ((byName & READ_BIT) === 0) return (entry.anyNameRead ??= Object.freeze(grantingBindings([...every.anyName, ...m.anyName], READ_BIT)))
     return grantingBindings([...every.anyName, ...m.anyName, ...scratch], READ_BIT)
+  }
+
+  /** Whether `environment::read` holds on `resource` (`ns/name`, `slash` its first '/') in a READ_BY_NAME namespace. */
+  #readsByName(entry: NamespaceEntry, resource: string, slash: number): boolean {
+    const mask = this.#maskIn(entry.match, resource, slash, undefined)
+    return mask > 0 && (mask & READ_BIT) !== 0
   }
 
   /** Listing (roles ignored): default = the same matcher; compat = upstream's SQL LIKE. */
@@ -1019,8 +1026,7 @@ export class CondaStorePermissions {
             continue
           }
           // READ_BY_NAME: the same evaluation `can` makes (its mask), from the entry just looked up.
-          const mask = this.#maskIn(entry.match, env, slash, undefined)
-          if (mask > 0 && (mask & READ_BIT) !== 0) keep(env, ns, undefined, NONE, entry)
+          if (this.#readsByName(entry, env, slash)) keep(env, ns, undefined, NONE, entry)
           continue
         }
         ns = slash < 0 ? env : env.slice(0, slash)
