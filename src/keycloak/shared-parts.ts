@@ -16,14 +16,16 @@ export const NO_GROUPS: readonly string[] = Object.freeze([])
 export const NO_CLIENT_ROLES: Readonly<Record<string, readonly EffectiveRole[]>> = Object.freeze({})
 
 /**
- * One flat string: a template or `+` of long pieces is a chain of the pieces, and a table key keeps
- * the chain (and the pieces) alive besides the flattened text.
+ * A flat copy of `text` for a key the table keeps. Keys are built with `+` and templates (cheap for a
+ * lookup, which is most calls), which in V8 makes a chain of the pieces when long; a chain kept as a
+ * key keeps the pieces alive besides its flattened text. Only a key that enters the table is copied.
  */
-const flat = (...parts: (string | number)[]): string => parts.join('')
+const flatten = (text: string): string => JSON.parse(JSON.stringify(text)) as string
 
 /** Distinct client-id sequences whose `clientRoles` records get hidden classes (see `SharedParts.clientRoles`). */
 export const RECORD_SHAPES_MAX = 4_096
 
+const NO_VIA: readonly RoleVia[] = Object.freeze([])
 const DIRECT: RoleVia = Object.freeze({ kind: 'direct' })
 const DEFAULT: RoleVia = Object.freeze({ kind: 'default' })
 
@@ -55,7 +57,7 @@ export class SharedParts {
     this.#values.clear()
     this.#ids.clear()
     // The constant reasons have ids too: lists of them are keyed by ids like any other.
-    for (const via of [DIRECT, DEFAULT]) this.#ids.set(via, this.#ids.size)
+    for (const constant of [DIRECT, DEFAULT, NO_VIA]) this.#ids.set(constant, this.#ids.size)
   }
 
   /**
@@ -75,7 +77,7 @@ export class SharedParts {
 
   /** The shared frozen reference of a role (`{ name }` or `{ client, name }`, as the source wrote it). */
   ref(ref: RoleRef): RoleRef {
-    const key = ref.client === undefined ? flat('r', ref.name) : flat('c', ref.client.length, ':', ref.client, ref.name)
+    const key = ref.client === undefined ? `r${ref.name}` : `c${ref.client.length}:${ref.client}${ref.name}`
     return this.#share<RoleRef>(key, () => (ref.client === undefined ? { name: ref.name } : { client: ref.client, name: ref.name }))
   }
 
@@ -87,7 +89,7 @@ export class SharedParts {
       case 'default':
         return DEFAULT
       case 'group':
-        return this.#share<RoleVia>(flat('g', via.group.length, ':', via.group, via.member), () => ({ kind: 'group', group: via.group, member: via.member }))
+        return this.#share<RoleVia>(`g${via.group.length}:${via.group}${via.member}`, () => ({ kind: 'group', group: via.group, member: via.member }))
       case 'composite': {
         const parent = this.ref(via.parent)
         const id = this.#ids.get(parent)
@@ -101,11 +103,16 @@ export class SharedParts {
    * a realm role), the catalogue's attribute map (frozen by the caller), and the shared `via` list.
    */
   role(ref: RoleRef, attributes: RoleAttributes, via: readonly RoleVia[]): EffectiveRole {
-    const vias = this.#list('V', via.map((v) => this.via(v)))
-    const refId = this.#ids.get(this.ref(ref))
+    const vias = via.length === 0 ? NO_VIA : this.#list('V', via.map((v) => this.via(v)))
     const viasId = this.#ids.get(vias)
     const attributesId = this.#idOf(attributes)
-    const key = refId === undefined || viasId === undefined || attributesId === undefined ? undefined : `R${refId},${viasId},${attributesId}`
+    // The reference goes into the key as text (one string built per role, no table lookup for it).
+    const key =
+      viasId === undefined || attributesId === undefined
+        ? undefined
+        : ref.client === undefined
+          ? `R${viasId},${attributesId}:${ref.name}`
+          : `R${viasId},${attributesId},${ref.client.length}:${ref.client}${ref.name}`
     // Literals of one shape each (no spread): the properties live in the object, not in a second array.
     return this.#share<EffectiveRole>(key, () =>
       ref.client === undefined
@@ -127,12 +134,15 @@ export class SharedParts {
   /** The shared frozen list of these strings (in order); `kind` names what they are (`aud`, `groups`). */
   strings(kind: string, list: readonly string[]): readonly string[] {
     if (list.length === 0) return NO_GROUPS
-    return this.#share(flat('S', kind, ':', JSON.stringify(list)), () => [...list])
+    // Each string with its length first, so no two lists make the same key.
+    let key = `S${kind}`
+    for (const text of list) key += `,${text.length}:${text}`
+    return this.#share(key, () => [...list])
   }
 
   /** The shared frozen list of the space-separated words of `text` (a token's `scope`). */
   words(text: string): readonly string[] {
-    return this.#share(flat('W', text), () => text.split(' ').filter((word) => word !== ''))
+    return this.#share(`W${text}`, () => text.split(' ').filter((word) => word !== ''))
   }
 
   /**
@@ -150,12 +160,11 @@ export class SharedParts {
     if (entries.length === 0) return NO_CLIENT_ROLES
     // A list names its client (its roles carry it), so the lists' ids identify the record.
     const key = this.#key('C', entries.map(([, list]) => list))
-    const clients = entries.map(([client]) => client)
-    const sequence = clients.join('\u0000')
-    const fast = this.#recordShapes.has(sequence) || this.#recordShapes.size < RECORD_SHAPES_MAX
-    if (fast) this.#recordShapes.add(sequence)
     return this.#share(key, () => {
+      const sequence = entries.map(([client]) => client).join('\u0000')
+      const fast = this.#recordShapes.has(sequence) || this.#recordShapes.size < RECORD_SHAPES_MAX
       if (fast) {
+        this.#recordShapes.add(sequence)
         const record: Record<string, readonly EffectiveRole[]> = {}
         // Only "__proto__" needs defineProperty: assigning it would set the prototype instead of adding an entry.
         for (const [client, list] of entries) {
@@ -176,17 +185,15 @@ export class SharedParts {
     return this.#share(this.#key(tag, items), () => [...items])
   }
 
-  /**
-   * `tag` and the ids of `parts`, flat (see `flat`); undefined when one of them is not shared.
-   */
+  /** `tag` and the ids of `parts`; undefined when one of them is not shared. */
   #key(tag: string, parts: readonly object[]): string | undefined {
-    const ids: (string | number)[] = [tag]
+    let key = tag
     for (const part of parts) {
       const id = this.#ids.get(part)
       if (id === undefined) return undefined
-      ids.push(id)
+      key += `,${id}`
     }
-    return ids.join(',')
+    return key
   }
 
   /** The id of an object supplied by the caller (an attribute map), registered on first sight. */
@@ -205,7 +212,7 @@ export class SharedParts {
     }
     const value = Object.freeze(make())
     if (key !== undefined && this.#room()) {
-      this.#values.set(key, value)
+      this.#values.set(flatten(key), value)
       this.#ids.set(value, this.#ids.size)
     }
     return value
