@@ -19,7 +19,6 @@ import { CONDA_STORE_PERMISSIONS } from '../conda-store/permissions.js'
 import {
   decideScope,
   defineCustomScopes,
-  expandScopes,
   filteredScope,
   hasScope,
   jupyterhubPrincipal,
@@ -32,8 +31,8 @@ import {
   validateScopes,
   type ExpandedScope,
   type NebariJupyterHubOptions,
-  type ScopeSet,
 } from '../jupyterhub/index.js'
+import { roleScopeContributions } from '../jupyterhub/contributions.js'
 import { explainRoute, normalizeRequestPath, stacPolicy, workspaceApiPolicy, type RouteDecision, type RoutePolicy, type RouteRequest } from '../workspaces/index.js'
 import type { Component } from './define.js'
 import { compileSegmentGlob, matchSegmentGlob } from './glob.js'
@@ -391,19 +390,7 @@ function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
       const hub = hubOf(principal)
       const grants: ResourceGrant[] = []
       if (hub.scopes.scopes.length === 0) return { grants, diagnostics: hub.diagnostics }
-      const owner = { owner: { kind: 'user' as const, name: principal.username } }
-      const contributions: { paths: GrantPath[]; set: ScopeSet }[] = []
-      for (const role of hub.roles) {
-        // Role-name entries carry no scopes; a Keycloak role merely named like a default role must not borrow its scopes.
-        if (role.source === 'role-name') continue
-        const scopes = role.source === 'default' ? hub.roleScopes[role.name] ?? [] : role.scopes ?? []
-        if (scopes.length === 0) continue
-        let set: ScopeSet
-        try {
-          set = expandScopes([...scopes], owner, options)
-        } catch {
-          continue // already reported by jupyterhubPrincipal
-        }
+      const contributions = roleScopeContributions(hub, principal.username, options).map(({ role, scopes, set }) => {
         const item: TraceStep =
           role.source === 'default' ? { kind: 'rule', label: `JupyterHub role ${role.name}` } : { kind: 'item', label: `scopes=${scopes.join(',')}` }
         const paths: GrantPath[] =
@@ -412,8 +399,8 @@ function jupyterhubComponent(settings: BuiltInSettings): RegistryComponent {
             : role.role
               ? [{ role: role.role, tail: [item] }]
               : [{ tail: [{ kind: 'role', label: role.name }, item] }]
-        contributions.push({ paths, set })
-      }
+        return { paths, set }
+      })
       for (const scope of hub.scopes.scopes) {
         const holding = contributions.filter((c) => c.set.scopes.includes(scope) || hasScope(scope as ExpandedScope, c.set))
         const from = holding.length > 0 ? holding : contributions

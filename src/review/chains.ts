@@ -11,7 +11,8 @@ import { roleChainsIndexed, rolesByKey, uniqueChains, type Chain, type ChainStep
 import type { Decision } from '../core/decision.js'
 import { clientRolesOf, type EffectiveRole, type Principal, type RoleRef } from '../core/principal.js'
 import type { MergedBinding } from '../conda-store/index.js'
-import { expandScopes, hasScope, jupyterhubPrincipal as jupyterhubPrincipalFor, type ExpandedScope, type GroupsOf, type JupyterHubPrincipal, type ScopeOptions, type ScopeSet, type SharedMount } from '../jupyterhub/index.js'
+import { roleScopeContributions } from '../jupyterhub/contributions.js'
+import { hasScope, jupyterhubPrincipal as jupyterhubPrincipalFor, type ExpandedScope, type GroupsOf, type JupyterHubPrincipal, type ScopeOptions, type ScopeSet, type SharedMount } from '../jupyterhub/index.js'
 import type { RouteGrant } from '../workspaces/index.js'
 import type { ComponentGrant } from '../components/index.js'
 
@@ -184,19 +185,7 @@ const NEBARI_ALLOWED = ['/analyst', '/developer', '/admin', 'jupyterhub_admin', 
  */
 export function jupyterhubContributions(ctx: ChainContext, hub: JupyterHubPrincipal, options: JupyterHubChainOptions = {}): JupyterHubContribution[] {
   const { adminGroups, allowedGroups, ...scopeOptions } = options
-  const owner = { owner: { kind: 'user' as const, name: ctx.user } }
-  const out: JupyterHubContribution[] = []
-  for (const role of hub.roles) {
-    // Role-name entries carry no scopes; a Keycloak role merely named like a default role must not borrow its scopes.
-    if (role.source === 'role-name') continue
-    const scopes = role.source === 'default' ? hub.roleScopes[role.name] ?? [] : role.scopes ?? []
-    if (scopes.length === 0) continue
-    let set: ScopeSet
-    try {
-      set = expandScopes([...scopes], owner, scopeOptions)
-    } catch {
-      continue // reported by jupyterhubPrincipal
-    }
+  return roleScopeContributions(hub, ctx.user, scopeOptions).map(({ role, scopes, set }) => {
     let chains: Chain[]
     if (role.source === 'default') {
       const names = role.name === 'admin' ? adminGroups ?? NEBARI_ADMIN : [...(allowedGroups ?? NEBARI_ALLOWED), ...(adminGroups ?? NEBARI_ADMIN)]
@@ -205,9 +194,8 @@ export function jupyterhubContributions(ctx: ChainContext, hub: JupyterHubPrinci
       const paths = role.role ? roleGrantChains(ctx, role.role) : [[{ kind: 'user', label: ctx.user }, { kind: 'role', label: role.name }] as Chain]
       chains = extendChains(paths, { kind: 'item', label: `scopes=${scopes.join(',')}` })
     }
-    out.push({ role: role.name, chains, set })
-  }
-  return out
+    return { role: role.name, chains, set }
+  })
 }
 
 /** The paths by which the user holds any of `names` (group paths or role names), e.g. Nebari's admin groups. */
