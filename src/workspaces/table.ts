@@ -18,7 +18,9 @@ import {
   nonEmptyString,
   rejectUnknownKeys,
   roleSteps,
-  rolesOn,
+  rolesIn,
+  clientIndex,
+  type ClientIndex,
   stringList,
   upperMethod,
 } from './internal.js'
@@ -207,17 +209,18 @@ export function routeTable(options: RouteTableOptions): RoutePolicy {
       return deny('NO_TOKEN', trace, matched ? { rule: matched.label } : {})
     }
     const principal = subject
-    const head: TraceHead = { path, override, user: principal.username }
+    const clientRoles = principal.clientRoles
+    const index = clientIndex(clientRoles)
     if (admin !== undefined) {
-      const held = rolesOn(principal, admin.client)
+      const held = rolesIn(clientRoles, index, admin.client)
       const role = held && findRole(held, admin.role)
       if (role) {
         const grant = { client: admin.client, roles: adminRoles, rule: adminRule }
-        return new LazyRouteDecision(true, 'PLATFORM_ADMIN', adminRule, grant, head, admin.client, adminClaim, role, adminStep)
+        return new LazyRouteDecision(true, 'PLATFORM_ADMIN', adminRule, grant, path, override, principal.username, admin.client, adminClaim, role, adminStep)
       }
     }
     if (matched === undefined) return { allowed: false, reason: 'PATH_UNMATCHED', trace: prefixSteps(path, override, principal.username) }
-    return decideRule(matched, client, principal, reserved, head)
+    return decideRule(matched, client, principal, index, reserved, path, override)
   }
 
   const policy: RoutePolicy = {
@@ -244,13 +247,6 @@ class ReservedNames {
   }
 }
 
-/** What every decision about a principal's request starts its trace with. */
-interface TraceHead {
-  readonly path: string
-  readonly override: TraceStep | undefined
-  readonly user: string | undefined
-}
-
 /** The trace's first steps: the normalised path, a method override, the user. */
 function prefixSteps(path: string, override: TraceStep | undefined, user: string | undefined): TraceStep[] {
   const trace: TraceStep[] = [{ kind: 'path', label: path }]
@@ -271,7 +267,10 @@ class LazyRouteDecision implements RouteDecision {
   readonly rule: string
   declare readonly grant?: RouteGrant
   #trace: TraceStep[] | undefined
-  readonly #head: TraceHead
+  // What the trace starts with, kept as fields (not an object) so a decision is one allocation.
+  readonly #path: string
+  readonly #override: TraceStep | undefined
+  readonly #user: string
   readonly #client: string
   /** A precompiled claim step (the platform admin's), or undefined to label `#client`'s. */
   readonly #claim: TraceStep | undefined
@@ -284,7 +283,9 @@ class LazyRouteDecision implements RouteDecision {
     reason: RouteReason,
     rule: string,
     grant: RouteGrant | undefined,
-    head: TraceHead,
+    path: string,
+    override: TraceStep | undefined,
+    user: string,
     client: string,
     claim: TraceStep | undefined,
     role: EffectiveRole | undefined,
@@ -294,7 +295,9 @@ class LazyRouteDecision implements RouteDecision {
     this.reason = reason
     this.rule = rule
     if (grant !== undefined) (this as { grant?: RouteGrant }).grant = grant
-    this.#head = head
+    this.#path = path
+    this.#override = override
+    this.#user = user
     this.#client = client
     this.#claim = claim
     this.#role = role
@@ -303,8 +306,7 @@ class LazyRouteDecision implements RouteDecision {
 
   get trace(): readonly TraceStep[] {
     if (this.#trace === undefined) {
-      const head = this.#head
-      const trace = prefixSteps(head.path, head.override, head.user)
+      const trace = prefixSteps(this.#path, this.#override, this.#user)
       trace.push(this.#claim ?? { kind: 'claim', label: claimLabel(this.#client) })
       if (this.#role !== undefined) roleSteps(trace, this.#client, this.#role)
       trace.push(this.#tail)
@@ -353,26 +355,29 @@ function decideRule(
   rule: CompiledRule,
   param: string | undefined,
   principal: Principal,
+  index: ClientIndex | null,
   reserved: ReservedNames,
-  head: TraceHead,
+  path: string,
+  override: TraceStep | undefined,
 ): RouteDecision {
+  const user = principal.username
   const extra = rule.extra
   if (rule.kind === 'public' || rule.kind === 'authenticated') {
-    const trace = prefixSteps(head.path, head.override, head.user)
+    const trace = prefixSteps(path, override, user)
     trace.push({ kind: 'rule', label: rule.label })
     return allow(rule.kind === 'public' ? 'PUBLIC_READ' : 'AUTHENTICATED', trace, { rule: rule.label, grant: { roles: [], rule: rule.label } })
   }
   const fromSegment = rule.clientSegment >= 0
   const client = fromSegment ? param! : rule.fixedClient!
   if (fromSegment && reserved.has(client)) {
-    const trace = prefixSteps(head.path, head.override, head.user)
+    const trace = prefixSteps(path, override, user)
     trace.push({ kind: 'rule', label: rule.label, data: { reserved: client } })
     return deny('RESERVED_WORKSPACE_NAME', trace, extra)
   }
   const methodRule = rule.methods !== undefined
-  const roles = rolesOn(principal, client)
+  const roles = rolesIn(principal.clientRoles, index, client)
   if (roles === undefined) {
-    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'NO_CLIENT_ENTRY', rule.label, undefined, head, client, undefined, undefined, rule.step)
+    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'NO_CLIENT_ENTRY', rule.label, undefined, path, override, user, client, undefined, undefined, rule.step)
   }
   const granting: RouteReason = fromSegment ? 'WORKSPACE_ROLE' : 'CLIENT_ROLE'
   if (!rule.all) {
@@ -381,12 +386,12 @@ function decideRule(
       const role = findRole(roles, rule.roles[i]!)
       if (role === undefined) continue
       const grant = { client, roles: rule.grantRoles[i]!, rule: rule.label }
-      return new LazyRouteDecision(true, granting, rule.label, grant, head, client, undefined, role, rule.step)
+      return new LazyRouteDecision(true, granting, rule.label, grant, path, override, user, client, undefined, role, rule.step)
     }
-    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'ROLE_MISSING', rule.label, undefined, head, client, undefined, undefined, rule.missingStep)
+    return new LazyRouteDecision(false, methodRule ? 'METHOD_NEEDS_ROLE' : 'ROLE_MISSING', rule.label, undefined, path, override, user, client, undefined, undefined, rule.missingStep)
   }
   // All-of: every role must be held; the chain lists each.
-  const trace = prefixSteps(head.path, head.override, head.user)
+  const trace = prefixSteps(path, override, user)
   trace.push({ kind: 'claim', label: claimLabel(client) })
   const granted: EffectiveRole[] = []
   for (const name of rule.roles) {

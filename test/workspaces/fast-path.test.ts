@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { normalizeRequestPath, routeTable, workspaceApiPolicy } from '../../src/workspaces/index.js'
 import { plainSegmentStarts } from '../../src/workspaces/normalize.js'
+import type { EffectiveRole, Principal } from '../../src/core/principal.js'
 import { makePrincipal } from './helpers.js'
 
 // The decision hot path matches plain targets in place (segment starts, no segment array) and builds the
@@ -75,5 +76,51 @@ describe('lazily traced decisions', () => {
     const p = makePrincipal('u', { c1: ['r'] })
     const d = table.check({ method: 'POST', path: '/p/c1/x', headers: { 'x-http-method-override': 'GET' } }, p)
     expect(d.trace.map((s) => s.kind)).toEqual(['path', 'method-override', 'user', 'claim', 'role', 'rule'])
+  })
+})
+
+describe('the client index of a frozen clientRoles', () => {
+  // A frozen `clientRoles` is looked up through a Map built once; an unfrozen one by key. Both must read
+  // exactly the same entries: own keys whose values are role lists, never inherited members.
+  const names = fc.constantFrom('ws-1', 'ws-2', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'workspace-api', 'account')
+  const entry = fc.tuple(names, fc.oneof(fc.constant(['ws_access']), fc.constant(['admin']), fc.constant([]), fc.constant(null)))
+  const policy = workspaceApiPolicy()
+
+  function clientRolesOf(entries: readonly (readonly [string, readonly string[] | null])[], proto: object | null): Record<string, unknown> {
+    const out: Record<string, unknown> = Object.create(proto)
+    for (const [client, roles] of entries) {
+      const value = roles === null ? 'not a list' : roles.map((name) => ({ client, name, attributes: {}, via: [] }))
+      Object.defineProperty(out, client, { value, enumerable: true, writable: true, configurable: true })
+    }
+    return out
+  }
+
+  it('decides every path as the keyed lookup does, prototype members and __proto__ included', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 6 }), fc.boolean(), names, fc.constantFrom('GET', 'DELETE'), (entries, plainProto, target, method) => {
+        const proto = plainProto ? Object.prototype : null
+        const base = makePrincipal('u', {})
+        const open = { ...base, clientRoles: clientRolesOf(entries, proto) } as Principal
+        const frozen = { ...base, clientRoles: Object.freeze(clientRolesOf(entries, proto)) } as Principal
+        for (const path of [`/workspaces/${target}/files`, `/x/../workspaces/${target}`, '/anything']) {
+          const a = policy.check({ method, path }, open)
+          const b = policy.check({ method, path }, frozen)
+          expect(JSON.parse(JSON.stringify(b))).toEqual(JSON.parse(JSON.stringify(a)))
+        }
+      }),
+      { numRuns: 1_500 },
+    )
+  })
+
+  it('is built once per frozen object and not used for one that was not frozen when first seen', () => {
+    const roles = Object.freeze([{ client: 'ws-1', name: 'ws_access', attributes: {}, via: [] }])
+    const clientRoles = { 'ws-1': roles } as Record<string, readonly EffectiveRole[]>
+    const principal = { ...makePrincipal('u', {}), clientRoles }
+    expect(policy.check({ method: 'GET', path: '/workspaces/ws-1/x' }, principal).allowed).toBe(true)
+    // Mutated after a decision: an unfrozen object is read by key every time, so the change is seen.
+    delete clientRoles['ws-1']
+    expect(policy.check({ method: 'GET', path: '/workspaces/ws-1/x' }, principal).reason).toBe('NO_CLIENT_ENTRY')
+    Object.freeze(clientRoles)
+    expect(policy.check({ method: 'GET', path: '/workspaces/ws-1/x' }, principal).reason).toBe('NO_CLIENT_ENTRY')
   })
 })
