@@ -199,12 +199,13 @@ export const run: Scenario = async ({ quick }) => {
   const growth = growthRun['ours100k']!.medianNs / growthRun['ours10k']!.medianNs
   const linearGrowth = growthRun['linear100k']!.medianNs / growthRun['linear10k']!.medianNs
   // A linear pass does not grow exactly 10× here: 10,000 environment strings fit in a core's L2 cache,
-  // 100,000 do not, so the Map baseline itself grows 10.6–13× on this machine. Ours is judged on 10×, and
-  // where the linear reference of the same run grows more than that, on not growing faster than it.
-  const growthMet = growth <= Math.max(10, linearGrowth)
+  // 100,000 do not, so the Map baseline itself grows 10.6–13× on this machine. The target stays as the
+  // issue states it (≤ 10×); the baseline's growth in the same rounds is printed beside it, so a miss
+  // that a linear pass shares can be told from one of ours.
+  const growthMet = growth <= 10
   results[1] = {
     ...results[1]!,
-    notes: `${results[1]!.notes}; ours 10k→100k time x${growth.toFixed(2)}, the Map baseline's over the same strings x${linearGrowth.toFixed(2)} (same rounds; target ≤ 10, or ≤ the baseline's when a linear pass grows more on this machine)`,
+    notes: `${results[1]!.notes}; ours 10k→100k time x${growth.toFixed(2)}, the Map baseline's over the same strings x${linearGrowth.toFixed(2)} (same rounds; the target is ≤ 10 whatever the baseline does)`,
     target: 'growth ≤ 10× for 10× environments',
     met: growthMet,
     measured: `${growth.toFixed(2)}× for 10× envs (Map baseline, same run: ${linearGrowth.toFixed(2)}×)`,
