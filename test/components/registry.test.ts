@@ -237,19 +237,24 @@ describe("another user's groups for JupyterHub group filters", () => {
 })
 
 describe('component results cached with their principal', () => {
-  it('the same principal object gets the same conda-store permission set; a replaced principal a new one; the answers agree', () => {
+  it('the same principal (or its parts) gets the same conda-store permission set; a replaced principal a new one; the answers agree', () => {
     const registry = createRegistry()
     const source = RealmExportSource.example()
     const bob = source.resolveSync('bob')
     const set = registry.condaStore(bob)
     expect(registry.condaStore(bob)).toBe(set)
+    // Resolved again from the same export: a new object with the same frozen parts (test/components/derived-cache.test.ts).
     const again = source.resolveSync('bob')
     expect(again).not.toBe(bob)
-    const other = registry.condaStore(again)
+    expect(registry.condaStore(again)).toBe(set)
+    // From another source (a reloaded export): new parts, a new set with the same answers.
+    const reloaded = RealmExportSource.example().resolveSync('bob')
+    const other = registry.condaStore(reloaded)
     expect(other).not.toBe(set)
     expect(other.toPermissionResponse()).toEqual(set.toPermissionResponse())
     const view = (p: Principal) => JSON.stringify(registry.resolve(p).components['jupyterhub'])
     expect(view(bob)).toBe(view(bob))
     expect(view(again)).toBe(view(bob))
+    expect(view(reloaded)).toBe(view(bob))
   })
 })
