@@ -311,34 +311,65 @@ interface ExplainedRead {
 }
 
 /**
- * An environment `explainEnvironments` kept on its namespace's verdict alone (a string `ns/name`). Its
- * `decision` is made when first read ({@link NamespaceReadDecision}): `serve` and the CLI read only the
- * names and the granting bindings, so a listing allocates one object per kept environment. `decision`
- * returns the same object on every read; JSON (`toJSON`) has the fields of an eager access in the same
- * order: `environment, namespace, name, bindings, decision`.
+ * An environment `explainEnvironments` kept, whose `decision` is made when first read and then kept:
+ * `serve` and the CLI read only the names and the granting bindings, so a listing allocates one object
+ * per kept environment. JSON (`toJSON`) has the fields of an eager access in the same order:
+ * `environment, namespace, name, bindings, decision`.
  */
-class NamespaceReadAccess<T> implements EnvironmentAccess<T> {
+abstract class LazyReadAccess<T> implements EnvironmentAccess<T> {
   readonly environment: T
   readonly namespace: string
   readonly name: string
   readonly bindings: readonly MergedBinding[]
-  readonly #explained: ExplainedRead
   #decision: CondaStoreDecision | undefined
 
-  constructor(environment: T, namespace: string, name: string, explained: ExplainedRead) {
+  constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[]) {
     this.environment = environment
     this.namespace = namespace
     this.name = name
-    this.bindings = explained.bindings
-    this.#explained = explained
+    this.bindings = bindings
   }
 
+  protected abstract makeDecision(): CondaStoreDecision
+
   get decision(): CondaStoreDecision {
-    return (this.#decision ??= new NamespaceReadDecision(this.#explained, this.environment as string))
+    return (this.#decision ??= this.makeDecision())
   }
 
   toJSON(): EnvironmentAccess<T> {
     return { environment: this.environment, namespace: this.namespace, name: this.name, bindings: this.bindings, decision: this.decision }
+  }
+}
+
+/** Kept on its namespace's verdict alone (a string `ns/name`): the decision from the namespace's shared chain ({@link NamespaceReadDecision}). */
+class NamespaceReadAccess<T> extends LazyReadAccess<T> {
+  readonly #explained: ExplainedRead
+
+  constructor(environment: T, namespace: string, name: string, explained: ExplainedRead) {
+    super(environment, namespace, name, explained.bindings)
+    this.#explained = explained
+  }
+
+  protected makeDecision(): CondaStoreDecision {
+    return new NamespaceReadDecision(this.#explained, this.environment as string)
+  }
+}
+
+/**
+ * Kept on a read that depends on its name (or not an `ns/name` string): `bindings` are the ones
+ * `explain('environment::read', …)` grants with, and the decision is that call (the set is immutable,
+ * so it is the same decision).
+ */
+class ExplainedReadAccess<T> extends LazyReadAccess<T> {
+  readonly #permissions: CondaStorePermissions
+
+  constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[], permissions: CondaStorePermissions) {
+    super(environment, namespace, name, bindings)
+    this.#permissions = permissions
+  }
+
+  protected makeDecision(): CondaStoreDecision {
+    return this.#permissions.explain('environment::read', `${this.namespace}/${this.name}`)
   }
 }
 
@@ -348,37 +379,6 @@ function grantingBindings(matched: readonly Compiled[], required: number): Merge
     .filter((c) => (c.mask & required) !== 0)
     .sort((a, b) => a.index - b.index)
     .map((c) => c.binding)
-}
-
-/**
- * An environment `explainEnvironments` kept whose read depends on its name (or that is not an `ns/name`
- * string): `bindings` are the ones `explain('environment::read', …)` grants with, and `decision` is that
- * call, made when first read (the set is immutable, so it is the same decision) and kept. JSON (`toJSON`)
- * has the fields of an eager access in the same order: `environment, namespace, name, bindings, decision`.
- */
-class ExplainedReadAccess<T> implements EnvironmentAccess<T> {
-  readonly environment: T
-  readonly namespace: string
-  readonly name: string
-  readonly bindings: readonly MergedBinding[]
-  readonly #permissions: CondaStorePermissions
-  #decision: CondaStoreDecision | undefined
-
-  constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[], permissions: CondaStorePermissions) {
-    this.environment = environment
-    this.namespace = namespace
-    this.name = name
-    this.bindings = bindings
-    this.#permissions = permissions
-  }
-
-  get decision(): CondaStoreDecision {
-    return (this.#decision ??= this.#permissions.explain('environment::read', `${this.namespace}/${this.name}`))
-  }
-
-  toJSON(): EnvironmentAccess<T> {
-    return { environment: this.environment, namespace: this.namespace, name: this.name, bindings: this.bindings, decision: this.decision }
-  }
 }
 
 function splitEnvironment(resource: EnvironmentLike): [string, string] {
