@@ -10,11 +10,12 @@ import { deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
 import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
-import type { EnvironmentLike } from '../conda-store/permission-set.js'
+import type { CondaStorePermissions, EnvironmentLike } from '../conda-store/permission-set.js'
+import type { MergedBinding } from '../conda-store/bindings.js'
 import { parseEnvironmentPage } from '../conda-store/listing.js'
 import { createRegistry, type ComponentRegistry, type RegistryCheck, type RegistrySettings } from '../components/index.js'
-import { roleChains, type Chain } from '../core/chain.js'
-import { chainContext, condaStoreBindingChains, decisionChains, extendChains } from '../review/chains.js'
+import { roleChains, type Chain, type ChainStep } from '../core/chain.js'
+import { chainContext, condaStoreBindingChains, decisionChains, type ChainContext } from '../review/chains.js'
 import { chainLine, chainsJson } from '../review/chain-render.js'
 import type { CliSource } from './sources.js'
 import { UsageError } from './errors.js'
@@ -169,11 +170,11 @@ export class Engine {
     const answer = this.registry.environments(principal, list, { visibility })
     const disabled = answer.disabled ? { disabled: true } : {}
     const diagnostics = diagnosticsOf(this.registry, principal, answer.permissions.diagnostics)
-    const ctx = chainContext(principal)
+    const chains = bindingChainsFor(answer.permissions, principal)
     if (answer.environments === undefined) {
       const patterns = answer.bindings.map((b) => {
-        const chains = condaStoreBindingChains(ctx, b)
-        return { pattern: b.arn, roles: [...b.roles], reason: reasonOf(chains), chains: chainsJson(chains) }
+        const explained = chains.ofBinding(b)
+        return { pattern: b.arn, roles: [...b.roles], reason: explained.reason, chains: chainsJson(explained.chains) }
       })
       return { user: principal.username, ...disabled, visibility, environments: null, namespacePatterns: patterns, diagnostics }
     }
@@ -182,11 +183,10 @@ export class Engine {
       ...disabled,
       visibility,
       environments: answer.environments.map((e) => {
-        const chains = extendChains(
-          e.bindings.flatMap((b) => condaStoreBindingChains(ctx, b)),
-          { kind: 'resource', label: `${e.namespace}/${e.name}` },
-        )
-        return { namespace: e.namespace, name: e.name, reason: reasonOf(chains), chains: chainsJson(chains), bindings: e.bindings.map((b) => b.arn) }
+        const explained = chains.ofBindings(e.bindings)
+        // The resource step ends every path; the steps before it are the bindings' (shared, frozen).
+        const resource: ChainStep = { kind: 'resource', label: `${e.namespace}/${e.name}` }
+        return { namespace: e.namespace, name: e.name, reason: explained.reason, chains: explained.chains.map((c) => [...c, resource]), bindings: explained.arns }
       }),
       diagnostics,
     }
@@ -284,6 +284,81 @@ export class Engine {
 /** Reads a saved conda-store `GET /api/v1/environment/` page (`--environments FILE`). */
 export async function loadEnvironmentFile(file: string): Promise<EnvironmentLike[]> {
   return parseEnvironmentPage(await readJson(file, 'environment list'))
+}
+
+/** The paths of a list of conda-store bindings, each ending with its grant; `reason` and `arns` as `envs` prints them. */
+interface ExplainedBindings {
+  /** Each binding's paths in list order (not deduplicated across bindings), as frozen JSON steps. */
+  readonly chains: readonly Chain[]
+  readonly reason: string
+  readonly arns: readonly string[]
+}
+
+/** The chains of a permission set's bindings for the principal it was derived from (see {@link bindingChainsFor}). */
+interface BindingChains {
+  ofBinding(binding: MergedBinding): ExplainedBindings
+  ofBindings(bindings: readonly MergedBinding[]): ExplainedBindings
+}
+
+/** A permission set's binding chains, kept with the set for the one principal identity they were built for. */
+interface KeptBindingChains extends BindingChains {
+  readonly user: string
+  readonly realmRoles: Principal['realmRoles']
+  readonly clientRoles: Principal['clientRoles']
+}
+
+// Chains kept per permission set: the set is a derived result the registry shares only between principal
+// objects of one user with the very same frozen parts, and the entry also checks that identity itself (the
+// username and the role parts the chains read), so it answers only for the principal it was built from.
+const keptBindingChains = new WeakMap<CondaStorePermissions, KeptBindingChains>()
+/** Bindings whose chains are kept per permission set (then it starts over): bounds what one set can hold. */
+const KEPT_BINDINGS_MAX = 4_096
+
+/**
+ * The binding chains of `permissions` for `principal`: built once per permission set and principal
+ * identity (username and frozen role parts — all the chain builders read) and kept with the set, so that
+ * a listing builds each binding's paths once instead of once per environment and request. A principal
+ * whose parts are not frozen gets chains built for this call only.
+ */
+function bindingChainsFor(permissions: CondaStorePermissions, principal: Principal): BindingChains {
+  const kept = keptBindingChains.get(permissions)
+  if (kept !== undefined && kept.user === principal.username && kept.realmRoles === principal.realmRoles && kept.clientRoles === principal.clientRoles) return kept
+  const chains = buildBindingChains(principal)
+  if (!rolePartsFrozen(principal)) return chains
+  const entry: KeptBindingChains = { user: principal.username, realmRoles: principal.realmRoles, clientRoles: principal.clientRoles, ofBinding: chains.ofBinding, ofBindings: chains.ofBindings }
+  keptBindingChains.set(permissions, entry)
+  return entry
+}
+
+function rolePartsFrozen(principal: Principal): boolean {
+  if (!Object.isFrozen(principal.realmRoles) || !Object.isFrozen(principal.clientRoles)) return false
+  for (const roles of Object.values(principal.clientRoles)) if (!Object.isFrozen(roles)) return false
+  return true
+}
+
+function buildBindingChains(principal: Principal): BindingChains {
+  let ctx: ChainContext | undefined
+  const single = new Map<MergedBinding, ExplainedBindings>()
+  const ofBinding = (binding: MergedBinding): ExplainedBindings => {
+    let found = single.get(binding)
+    if (found === undefined) {
+      ctx ??= chainContext(principal)
+      const chains = Object.freeze(condaStoreBindingChains(ctx, binding).map((c) => Object.freeze(c.map((s) => Object.freeze({ kind: s.kind, label: s.label })))))
+      found = Object.freeze({ chains, reason: reasonOf(chains), arns: Object.freeze([binding.arn]) })
+      if (single.size >= KEPT_BINDINGS_MAX) single.clear()
+      single.set(binding, found)
+    }
+    return found
+  }
+  return {
+    ofBinding,
+    ofBindings(bindings) {
+      if (bindings.length === 1) return ofBinding(bindings[0]!)
+      // Each binding's paths in list order (explainEnvironments makes a new list per environment).
+      const chains = bindings.flatMap((b) => ofBinding(b).chains)
+      return { chains, reason: reasonOf(chains), arns: bindings.map((b) => b.arn) }
+    },
+  }
 }
 
 /** The principal's own diagnostics, the component's, and the disabled-account note when the registry denies it. */
