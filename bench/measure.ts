@@ -1,3 +1,5 @@
+import { GCProfiler, setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Bench } from 'tinybench'
 import type { Measurement } from './types.js'
 
@@ -79,4 +81,77 @@ function batchFor(fn: () => unknown, most: number): number {
   }
   const perCall = Number(process.hrtime.bigint() - start) / calls
   return Math.max(1, Math.min(most, Math.floor(10_000 / perCall)))
+}
+
+/**
+ * A full garbage collection, for scenarios that time long single runs: each run then starts from the
+ * same heap, not from what the previous run left behind. `global.gc` when node runs with `--expose-gc`;
+ * otherwise the flag is set at run time and V8's `gc` taken from a fresh context (the flag only adds
+ * that function; it changes nothing else).
+ */
+export function collectGarbage(): void {
+  collector ??= (globalThis as { gc?: () => void }).gc ?? exposeGc()
+  collector()
+}
+
+let collector: (() => void) | undefined
+
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+/** One timed run of a long task: wall time, this process's CPU time and V8's garbage collection in it. */
+export interface CpuRun<T> {
+  readonly value: T
+  readonly wallNs: number
+  /** User + system CPU time of the whole process (every thread, V8's garbage-collection helpers included). */
+  readonly cpuNs: number
+  /** Time V8 reports spent in garbage collections during the run (main-thread pauses and their parallel work). */
+  readonly gcNs: number
+  /** Garbage collections during the run, and how many of them were full (mark-compact) ones. */
+  readonly gcs: number
+  readonly fullGcs: number
+  /** The largest used heap V8 saw before a collection during the run, in bytes. */
+  readonly peakHeapBytes: number
+}
+
+/**
+ * Runs `task` once after a full collection and measures it by the wall clock and by process CPU time
+ * (`process.cpuUsage`: a single-threaded task's CPU time is what other jobs on a shared machine
+ * disturb least), with V8's GC profile of the run. For tasks of seconds; use {@link measure} for short ones.
+ */
+export async function cpuRun<T>(task: () => T | Promise<T>): Promise<CpuRun<T>> {
+  collectGarbage()
+  const profiler = new GCProfiler()
+  profiler.start()
+  const cpu = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  const value = await task()
+  const wallNs = Number(process.hrtime.bigint() - t0)
+  const used = process.cpuUsage(cpu)
+  const profile = profiler.stop() as unknown as {
+    statistics: { gcType: string; cost: number; beforeGC: { heapStatistics: { usedHeapSize: number } } }[]
+  }
+  let gcUs = 0
+  let fullGcs = 0
+  let peakHeapBytes = 0
+  for (const gc of profile.statistics) {
+    gcUs += gc.cost
+    if (gc.gcType === 'MarkSweepCompact') fullGcs++
+    peakHeapBytes = Math.max(peakHeapBytes, gc.beforeGC.heapStatistics.usedHeapSize)
+  }
+  return { value, wallNs, cpuNs: (used.user + used.system) * 1_000, gcNs: gcUs * 1_000, gcs: profile.statistics.length, fullGcs, peakHeapBytes }
+}
+
+/**
+ * The median of repeated single runs and their spread: (largest − smallest) ÷ median, in % (with a handful
+ * of runs the range says more than a median absolute deviation would).
+ */
+export function medianOfRuns(values: readonly number[]): Measurement {
+  if (values.length === 0) throw new Error('medianOfRuns: no runs')
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return { medianNs: median, spreadPct: median > 0 ? ((sorted[sorted.length - 1]! - sorted[0]!) / median) * 100 : 0, samples: values.length }
 }
