@@ -253,6 +253,8 @@ const READ_ALWAYS = 1
 const READ_BY_NAME = 2
 /** Distinct namespaces whose matches a permission set keeps (then it starts over): bounds the memory a listing can grow. */
 const NAMESPACE_CACHE_MAX = 20_000
+/** Name-dependent grants kept per namespace entry (see `NamespaceEntry.byNameRead`). */
+const BY_NAME_READ_MAX = 256
 /** The `data` of the resource step of an explained read (shared: trace steps are read-only). */
 const READ_DATA = Object.freeze({ permissions: Object.freeze(['environment::read']) })
 
@@ -266,9 +268,15 @@ interface NamespaceEntry {
    * For `explainEnvironments`: when no binding of the namespace depends on the environment's name, the
    * granting bindings and their chain (the same for every environment of the namespace); null otherwise.
    */
-  explained?: ExplainedRead | null
+  explained: ExplainedRead | null | undefined
   /** For `explainEnvironments`: the bindings with an all-'*' name part that give `environment::read` here (frozen, shared). */
-  anyNameRead?: readonly MergedBinding[]
+  anyNameRead: readonly MergedBinding[] | undefined
+  /**
+   * For `explainEnvironments`: per name-dependent binding that alone (with the all-'*' part) gives
+   * `environment::read` to an environment here, that grant (frozen, shared by the environments it matches;
+   * at most BY_NAME_READ_MAX bindings per namespace).
+   */
+  byNameRead: Map<Compiled, readonly MergedBinding[]> | undefined
 }
 
 /**
@@ -616,7 +624,8 @@ export class CondaStorePermissions {
     let entry = this.#namespaces.get(ns)
     if (entry === undefined) {
       const match = allAllowed(ns) ? this.#matchNamespace(ns) : undefined
-      entry = { match, read: this.#readVerdict(match) }
+      // Every field from the start: one object shape for every entry (fields added later made `entry.read` polymorphic).
+      entry = { match, read: this.#readVerdict(match), explained: undefined, anyNameRead: undefined, byNameRead: undefined }
       if (this.#namespaces.size >= NAMESPACE_CACHE_MAX) this.#namespaces.clear()
       this.#namespaces.set(ns, entry)
     }
@@ -744,12 +753,32 @@ export class CondaStorePermissions {
    * binding gives it, that is the namespace's all-'*' part, computed once per namespace and shared.
    */
   #readGrant(entry: NamespaceEntry, resource: string, name: string, scratch: Compiled[]): readonly MergedBinding[] {
+    if (scratch.length !== 0) scratch.length = 0
+    this.#byName(entry.match!, resource, name, scratch)
+    return this.#readGrantOf(entry, scratch)
+  }
+
+  /**
+   * {@link #readGrant} once the name-dependent bindings matching the environment (`byName`, in
+   * {@link #byName}'s order) are known. The grant depends only on which of them give `environment::read`:
+   * none — the namespace's all-'*' part; one — kept per binding on the entry and shared by every environment
+   * it matches (a name-only or `ns/name` binding); more — built for this environment.
+   */
+  #readGrantOf(entry: NamespaceEntry, byName: readonly Compiled[]): readonly MergedBinding[] {
     const m = entry.match!
     const every = this.#everyNamespace
-    scratch.length = 0
-    const byName = this.#byName(m, resource, name, scratch)
-    if ((byName & READ_BIT) === 0) return (entry.anyNameRead ??= Object.freeze(grantingBindings([...every.anyName, ...m.anyName], READ_BIT)))
-    return grantingBindings([...every.anyName, ...m.anyName, ...scratch], READ_BIT)
+    let reading: Compiled | undefined
+    let readers = 0
+    for (const c of byName) if ((c.mask & READ_BIT) !== 0) (reading = c), readers++
+    if (readers === 0) return (entry.anyNameRead ??= Object.freeze(grantingBindings([...every.anyName, ...m.anyName], READ_BIT)))
+    if (readers > 1) return grantingBindings([...every.anyName, ...m.anyName, ...byName], READ_BIT)
+    let kept = entry.byNameRead?.get(reading!)
+    if (kept === undefined) {
+      kept = Object.freeze(grantingBindings([...every.anyName, ...m.anyName, reading!], READ_BIT))
+      entry.byNameRead ??= new Map()
+      if (entry.byNameRead.size < BY_NAME_READ_MAX) entry.byNameRead.set(reading!, kept)
+    }
+    return kept
   }
 
   /** Whether `environment::read` holds on `resource` (`ns/name`, `slash` its first '/') in a READ_BY_NAME namespace. */
@@ -947,7 +976,7 @@ export class CondaStorePermissions {
    */
   filterEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): T[] {
     const out: T[] = []
-    this.#filter(environments, options, (env) => out.push(env))
+    this.#filter(environments, options, undefined, (env) => out.push(env))
     return out
   }
 
@@ -967,7 +996,7 @@ export class CondaStorePermissions {
   explainEnvironments<T extends CondaStoreResource>(environments: Iterable<T>, options: FilterOptions = {}): EnvironmentAccess<T>[] {
     const out: EnvironmentAccess<T>[] = []
     const scratch: Compiled[] = []
-    this.#filter(environments, options, (environment, ns, rest, matched, entry) => {
+    this.#filter(environments, options, scratch, (environment, ns, rest, matched, entry) => {
       // The same decision `explain` gives, from the namespace's cached chain when no binding depends on the name.
       const explained = entry === undefined || entry.read !== READ_ALWAYS ? null : this.#explainedRead(entry)
       if (explained) {
@@ -978,8 +1007,13 @@ export class CondaStorePermissions {
       const name = rest ?? (environment as string).slice(ns.length + 1)
       if ((options.visibility ?? 'readable') === 'readable') {
         // The bindings `explain` grants with (the filter's evaluation collects none); the decision itself when read.
+        // A name-dependent read was decided with its matching bindings collected (`matched` is `scratch`): no second match.
         const bindings =
-          entry === undefined ? grantingBindings(this.#evaluate(`${ns}/${name}`).matched, READ_BIT) : this.#readGrant(entry, environment as string, name, scratch)
+          entry === undefined
+            ? grantingBindings(this.#evaluate(`${ns}/${name}`).matched, READ_BIT)
+            : matched === scratch
+              ? this.#readGrantOf(entry, scratch)
+              : this.#readGrant(entry, environment as string, name, scratch)
         out.push(new ExplainedReadAccess(environment, ns, name, bindings, this))
         return
       }
@@ -1001,6 +1035,7 @@ export class CondaStorePermissions {
   #filter<T extends CondaStoreResource>(
     environments: Iterable<T>,
     options: FilterOptions,
+    collect: Compiled[] | undefined,
     keep: (env: T, ns: string, name: string | undefined, matched: readonly Compiled[], entry?: NamespaceEntry) => void,
   ): void {
     const visibility = options.visibility ?? 'readable'
@@ -1022,8 +1057,13 @@ export class CondaStorePermissions {
             if (allAllowed(env, false, slash + 1)) keep(env, ns, undefined, NONE, entry)
             continue
           }
-          // READ_BY_NAME: the same evaluation `can` makes (its mask), from the entry just looked up.
-          if (this.#readsByName(entry, env, slash)) keep(env, ns, undefined, NONE, entry)
+          // READ_BY_NAME: the same evaluation `can` makes (its mask), from the entry just looked up; with
+          // `collect`, the name-dependent bindings that match are collected into it and handed to `keep`.
+          if (collect !== undefined) {
+            if (collect.length !== 0) collect.length = 0 // (setting an array's length is a runtime call even when it is 0)
+            const mask = this.#maskIn(entry.match, env, slash, collect)
+            if (mask > 0 && (mask & READ_BIT) !== 0) keep(env, ns, undefined, collect, entry)
+          } else if (this.#readsByName(entry, env, slash)) keep(env, ns, undefined, NONE, entry)
           continue
         }
         ns = slash < 0 ? env : env.slice(0, slash)
