@@ -107,7 +107,7 @@ export interface CpuRun<T> {
   readonly wallNs: number
   /** User + system CPU time of the whole process (every thread, V8's garbage-collection helpers included). */
   readonly cpuNs: number
-  /** Time V8 reports spent in garbage collections during the run (main-thread pauses and their parallel work). */
+  /** Time V8's GC profile reports for the collections during the run (their phases' elapsed time: a loaded machine stretches it). */
   readonly gcNs: number
   /** Garbage collections during the run, and how many of them were full (mark-compact) ones. */
   readonly gcs: number

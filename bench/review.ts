@@ -104,7 +104,7 @@ export const run: Scenario = async ({ quick }) => {
     const size = `${users} users × ${SHAPE.groups} groups × ${SHAPE.namespaces} namespaces × ${SHAPE.workspaces} workspaces`
     const describe = (list: readonly CpuRun<unknown>[]) => {
       const gcShare = list.map((x) => (x.gcNs / x.cpuNs) * 100)
-      return `CPU per run ${list.map((x) => seconds(x.cpuNs)).join(', ')}; wall ${list.map((x) => seconds(x.wallNs)).join(', ')}; GC ${median(gcShare).toFixed(0)}% of CPU (median; ${min(list.map((x) => x.fullGcs))}–${Math.max(...list.map((x) => x.fullGcs))} full GCs), peak heap ${(Math.max(...list.map((x) => x.peakHeapBytes)) / 2 ** 20).toFixed(0)} MB`
+      return `CPU per run ${list.map((x) => seconds(x.cpuNs)).join(', ')}; wall ${list.map((x) => seconds(x.wallNs)).join(', ')}; time in GC ${median(gcShare).toFixed(0)}% of the CPU time (median; V8's GC profile, which counts GC phases' elapsed time, so it reads high on a loaded machine; ${min(list.map((x) => x.fullGcs))}–${Math.max(...list.map((x) => x.fullGcs))} full GCs), peak heap ${(Math.max(...list.map((x) => x.peakHeapBytes)) / 2 ** 20).toFixed(0)} MB`
     }
     const linearity = (kind: Kind): Partial<BenchResult> => {
       if (users !== large) return {}
