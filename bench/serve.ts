@@ -10,6 +10,9 @@
  * - autocannon as its README shows for its API (`autocannon({ url, connections, duration, requests })`),
  *   run in its own process (bench/autocannon-run.mjs) so it shares no event loop with a server; it
  *   does share the machine's cores with each server, equally for each.
+ * - each row's notes also give the server's CPU time per request (user + system, from /proc on Linux),
+ *   ours and node:http's: requests per second on a shared 2-core machine move with its load (a loaded
+ *   machine slows the ceiling more than us), CPU time per request much less.
  *
  * Needs `npm run build` (it runs the built CLI, as users do).
  */
@@ -66,14 +69,33 @@ async function waitUp(port: number, child: ChildProcess): Promise<void> {
   throw new Error('bench serve: server did not start within 30 s')
 }
 
-interface Load { requestsPerSecond: number; total: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; timeouts: number }
+interface Load { requestsPerSecond: number; total: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; timeouts: number; cpuUsPerRequest?: number }
+
+/**
+ * A process's CPU time (user + system) in µs from /proc (Linux; undefined elsewhere). Requests per second
+ * on a shared 2-core machine depend on what else runs; the server's CPU time per request much less so.
+ */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
 
 /** autocannon in a child process against `port`, cycling `targets` per connection; every answer must be 2xx. */
-async function load(port: number, targets: readonly Target[], seconds: number): Promise<Load> {
+async function load(port: number, targets: readonly Target[], seconds: number, pid?: number): Promise<Load> {
+  const cpuBefore = cpuMicros(pid)
   const requests = targets.map((t) => ({ method: t.method, path: t.path, ...(t.body ? { body: t.body, headers: { 'content-type': 'application/json' } } : {}) }))
   const { stdout } = await run_(process.execPath, ['bench/autocannon-run.mjs', JSON.stringify({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: seconds, requests })], { maxBuffer: 1 << 20 })
   const result = JSON.parse(stdout) as Load
   if (result.non2xx || result.errors || result.timeouts || !result.total) throw new Error(`bench serve: ${JSON.stringify(result)} on port ${port}`)
+  const cpuAfter = cpuMicros(pid)
+  if (cpuBefore !== undefined && cpuAfter !== undefined) result.cpuUsPerRequest = (cpuAfter - cpuBefore) / result.total
   return result
 }
 
@@ -102,10 +124,12 @@ export const run: Scenario = async ({ quick }) => {
   const warmSeconds = quick ? 1 : 2
   const results: BenchResult[] = []
   const children: ChildProcess[] = []
+  const pidOf = new Map<number, number | undefined>()
   const start = async (args: string[], env: Record<string, string> = {}): Promise<number> => {
     const port = await freePort()
     const child = spawn(process.execPath, [...args.map((a) => (a === '$PORT' ? String(port) : a))], { stdio: 'ignore', env: { ...process.env, ...env, PORT: String(port) } })
     children.push(child)
+    pidOf.set(port, child.pid)
     await waitUp(port, child)
     return port
   }
@@ -136,12 +160,16 @@ export const run: Scenario = async ({ quick }) => {
       ]
       for (const s of servers) await load(s.port, s.targets, warmSeconds)
       const measured = new Map<string, Load>()
-      for (const s of servers) measured.set(s.label, await load(s.port, s.targets, seconds))
+      for (const s of servers) measured.set(s.label, await load(s.port, s.targets, seconds, pidOf.get(s.port)))
       const ceiling = measured.get('ceiling')!
       for (const s of servers.slice(1)) {
         const ours = measured.get(s.label)!
         const share = ours.requestsPerSecond / ceiling.requestsPerSecond
         const p99Ratio = ours.p99Ms / Math.max(ceiling.p99Ms, 1e-9)
+        const cpu =
+          ours.cpuUsPerRequest !== undefined && ceiling.cpuUsPerRequest !== undefined
+            ? `; server CPU per request ${ours.cpuUsPerRequest.toFixed(0)} µs vs node:http ${ceiling.cpuUsPerRequest.toFixed(0)} µs (${(ours.cpuUsPerRequest / ceiling.cpuUsPerRequest).toFixed(2)}×; less sensitive to the machine's load than req/s)`
+            : ''
         results.push({
           scenario: `serve ${name}: ${s.label} (p50 latency, ${CONNECTIONS} connections)`,
           size: `${name}, ${s.short}: ${reference.body.length} B response (bob), ${seconds} s each`,
@@ -150,7 +178,7 @@ export const run: Scenario = async ({ quick }) => {
           ratio: ceiling.p50Ms / Math.max(ours.p50Ms, 1e-9),
           notes:
             `ours ${Math.round(ours.requestsPerSecond)} req/s, p50 ${ours.p50Ms} ms, p99 ${ours.p99Ms} ms; node:http ${Math.round(ceiling.requestsPerSecond)} req/s, p50 ${ceiling.p50Ms} ms, p99 ${ceiling.p99Ms} ms; ` +
-            `${(share * 100).toFixed(0)}% of the ceiling, p99 ${p99Ratio.toFixed(2)}×; load generator: autocannon in its own process (bench/autocannon-run.mjs), ${warmSeconds} s warm-up per server`,
+            `${(share * 100).toFixed(0)}% of the ceiling, p99 ${p99Ratio.toFixed(2)}×${cpu}; load generator: autocannon in its own process (bench/autocannon-run.mjs), ${warmSeconds} s warm-up per server`,
           target: '≥ 50% of node:http req/s, p99 ≤ 2×',
           met: share >= 0.5 && p99Ratio <= 2,
           measured: `${(share * 100).toFixed(0)}% req/s (${Math.round(ours.requestsPerSecond)} of ${Math.round(ceiling.requestsPerSecond)}), p99 ${p99Ratio.toFixed(2)}× (${ours.p99Ms} of ${ceiling.p99Ms} ms)`,
