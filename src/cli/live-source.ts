@@ -46,50 +46,58 @@ export async function openLiveSource(options: LiveSourceOptions): Promise<CliSou
     const { RedisPrincipalCache } = await import('../redis/index.js')
     principalCache = new RedisPrincipalCache({ url: options.redis, local: { max: cache.max }, log }) as never
   }
-  const source = new AdminApiSource({
-    baseUrl: options.baseUrl,
-    realm: options.realm,
-    ...(options.clients !== undefined ? { clients: options.clients } : {}),
-    credentials,
-    cache: { max: cache.max, ttlMs: cache.ttlMs },
-    ...(cache.staleMs !== undefined && cache.staleMs > 0 ? { serveStaleMs: cache.staleMs } : {}),
-    realmRoles: true,
-    checkEnabled: options.liveRoles === true,
-    ...(principalCache ? { principalCache } : {}),
-  })
-  // Also fetches the realm catalogue once: every client, role and group (the per-user cost is then ≤ 3 requests).
-  const report = await source.selfCheck()
+  // Everything opened here is closed again when opening fails: a Redis client left reconnecting, or a
+  // watcher left polling, would keep a one-shot command that failed from ever exiting.
   const closers: Array<() => Promise<void>> = []
-  if (options.watchAdminEvents) {
-    const make = (extra: Record<string, unknown> = {}) =>
-      new AdminEventWatcher({ baseUrl: options.baseUrl, realm: options.realm, credentials, target: source, onError: (e) => log(e.message), ...extra })
-    const events = await make().selfCheck()
-    if (!events.ok) for (const d of events.diagnostics) log(`${d.message}${d.fix ? ` — fix: ${d.fix}` : ''}`)
-    if (principalCache) {
-      principalCache.superviseWatcher(({ from, onPoll }: { from?: number; onPoll: unknown }) => make({ onPoll, ...(from !== undefined ? { from } : {}) }))
-    } else {
-      const watcher = make()
-      watcher.start()
-      closers.push(() => watcher.stop())
-    }
-  }
   if (principalCache) closers.push(() => principalCache!.close())
-  const issuer = options.tokenIssuer ?? `${options.baseUrl.replace(/\/+$/, '')}/realms/${options.realm}`
-  // Tokens are accepted only for a configured audience: a token issued to another client is refused.
-  const tokens =
-    options.tokenAudience === undefined
-      ? undefined
-      : new TokenSource({ issuers: [issuer], audience: options.tokenAudience, catalogue: source, groupsMapperConfigured: true })
-  const flags = [options.redis ? 'redis' : '', options.watchAdminEvents ? 'admin events' : '', options.liveRoles ? 'live roles' : ''].filter(Boolean)
-  return {
-    description: `Keycloak ${options.baseUrl} realm ${options.realm}${flags.length ? ` (${flags.join(', ')})` : ''}`,
-    source,
-    catalogue: source,
-    // The clients at start-up (for lint); principals see clients created later too.
-    clients: Object.keys(report.clients),
-    ...(tokens ? { tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens } : {}),
-    close: async () => {
-      for (const close of closers.reverse()) await close()
-    },
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close()
+  }
+  try {
+    const source = new AdminApiSource({
+      baseUrl: options.baseUrl,
+      realm: options.realm,
+      ...(options.clients !== undefined ? { clients: options.clients } : {}),
+      credentials,
+      cache: { max: cache.max, ttlMs: cache.ttlMs },
+      ...(cache.staleMs !== undefined && cache.staleMs > 0 ? { serveStaleMs: cache.staleMs } : {}),
+      realmRoles: true,
+      checkEnabled: options.liveRoles === true,
+      ...(principalCache ? { principalCache } : {}),
+    })
+    // Also fetches the realm catalogue once: every client, role and group (the per-user cost is then ≤ 3 requests).
+    const report = await source.selfCheck()
+    if (options.watchAdminEvents) {
+      const make = (extra: Record<string, unknown> = {}) =>
+        new AdminEventWatcher({ baseUrl: options.baseUrl, realm: options.realm, credentials, target: source, onError: (e) => log(e.message), ...extra })
+      const events = await make().selfCheck()
+      if (!events.ok) for (const d of events.diagnostics) log(`${d.message}${d.fix ? ` — fix: ${d.fix}` : ''}`)
+      if (principalCache) {
+        principalCache.superviseWatcher(({ from, onPoll }: { from?: number; onPoll: unknown }) => make({ onPoll, ...(from !== undefined ? { from } : {}) }))
+      } else {
+        const watcher = make()
+        watcher.start()
+        closers.push(() => watcher.stop())
+      }
+    }
+    const issuer = options.tokenIssuer ?? `${options.baseUrl.replace(/\/+$/, '')}/realms/${options.realm}`
+    // Tokens are accepted only for a configured audience: a token issued to another client is refused.
+    const tokens =
+      options.tokenAudience === undefined
+        ? undefined
+        : new TokenSource({ issuers: [issuer], audience: options.tokenAudience, catalogue: source, groupsMapperConfigured: true })
+    const flags = [options.redis ? 'redis' : '', options.watchAdminEvents ? 'admin events' : '', options.liveRoles ? 'live roles' : ''].filter(Boolean)
+    return {
+      description: `Keycloak ${options.baseUrl} realm ${options.realm}${flags.length ? ` (${flags.join(', ')})` : ''}`,
+      source,
+      catalogue: source,
+      // The clients at start-up (for lint); principals see clients created later too.
+      clients: Object.keys(report.clients),
+      ...(tokens ? { tokens: options.liveRoles ? new LiveRolesSource({ tokens, roles: source }) : tokens } : {}),
+      close: closeAll,
+    }
+  } catch (err) {
+    await closeAll().catch(() => undefined)
+    throw err
   }
 }

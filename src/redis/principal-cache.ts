@@ -174,7 +174,6 @@ export class RedisPrincipalCache implements PrincipalCache {
   readonly #remoteListeners: ((invalidation: Invalidation) => void)[] = []
   #client: RedisClient | undefined
   #subscriber: RedisClient | undefined
-  #connecting: Promise<void> | undefined
   #state: 'connecting' | 'up' | 'down' = 'connecting'
   #everUp = false
   #closed = false
@@ -214,7 +213,7 @@ export class RedisPrincipalCache implements PrincipalCache {
     this.#leaseMs = positive('leaseMs', options.leaseMs, 6_000)
     if (options.log !== undefined && typeof options.log !== 'function') throw new InvalidOptionsError('log', 'must be a function')
     this.#log = options.log ?? ((message) => console.warn(message))
-    this.#connecting = this.#connect().catch(() => undefined)
+    void this.#connect().catch(() => undefined)
   }
 
   /**
@@ -229,8 +228,10 @@ export class RedisPrincipalCache implements PrincipalCache {
    */
   async ready(timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    await this.#connecting
+    // The first connect() is not awaited: while Redis is unreachable node-redis keeps retrying and it
+    // stays pending, which would make this wait past its deadline.
     while (this.#state !== 'up') {
+      if (this.#closed) throw new SourceUnavailableError('redis', 'the cache was closed')
       if (Date.now() > deadline) throw new SourceUnavailableError('redis', `not reachable at ${redact(this.#url)} within ${timeoutMs} ms`)
       await sleep(20)
     }
@@ -506,6 +507,9 @@ export class RedisPrincipalCache implements PrincipalCache {
       this.#log(`keycloak-permissions/redis: the "redis" package is not installed (npm install redis); using the local layer only: ${String(err)}`)
       throw err
     }
+    // close() may have run while the package was loading: a client created now would never be closed,
+    // and its reconnecting would keep the process alive for ever.
+    if (this.#closed) return
     const client = module.createClient({
       url: this.#url,
       disableOfflineQueue: true,
