@@ -1,5 +1,7 @@
 import type { Options } from 'tsup'
 import { defineConfig } from 'tsup'
+import { relative, sep } from 'node:path'
+import { DYNAMIC_IMPORT } from './src/cli/code-cache.js'
 
 /** Public subpaths (package.json "exports"), each built from src/<name>/index.ts. */
 export const subpaths = ['keycloak', 'conda-store', 'jupyterhub', 'workspaces', 'components', 'express', 'fastify', 'hono', 'redis', 'review', 'config'] as const
@@ -40,6 +42,39 @@ const commanderLazyChildProcess: NonNullable<Options['esbuildPlugins']>[number] 
   },
 }
 
+/**
+ * A script compiled with V8's code cache has no module loader, so an `import()` in it throws. The only
+ * ones left in the CLI's program are of external packages (the admin client, redis); each becomes a call
+ * of the loader's `dynImp` (DYNAMIC_IMPORT), which is Node's `import()` from the executable next to it (see
+ * src/cli/code-cache.ts). The name has the length of `import`, so every column, and the source map, stay
+ * true. Checked against esbuild's own list of the output's dynamic imports: the build fails if any
+ * `import(` is left or if an expected one was not found.
+ */
+const dynamicImportsThroughLoader: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'dynamic-imports-through-loader',
+  setup(build) {
+    build.initialOptions.metafile = true
+    build.onEnd((result) => {
+      if (result.errors.length > 0) return
+      for (const output of result.outputFiles ?? []) {
+        if (!output.path.endsWith('.cjs')) continue
+        const meta = result.metafile?.outputs[relative(process.cwd(), output.path).split(sep).join('/')]
+        if (meta === undefined) throw new Error(`dynamic-imports-through-loader: no metafile entry for ${output.path}`)
+        let text = output.text
+        for (const { path, kind, external } of meta.imports) {
+          if (kind !== 'dynamic-import') continue
+          if (!external) throw new Error(`dynamic-imports-through-loader: a bundled dynamic import is left in ${output.path}: ${path}`)
+          const call = `import(${JSON.stringify(path)})`
+          if (!text.includes(call)) throw new Error(`dynamic-imports-through-loader: ${call} not found in ${output.path}`)
+          text = text.replaceAll(call, `${DYNAMIC_IMPORT}(${JSON.stringify(path)})`)
+        }
+        if (/\bimport\s*\(/.test(text)) throw new Error(`dynamic-imports-through-loader: an import( is left in ${output.path}`)
+        output.contents = new TextEncoder().encode(text)
+      }
+    })
+  },
+}
+
 export default defineConfig([
   {
     entry,
@@ -54,28 +89,38 @@ export default defineConfig([
     external: ['express', 'fastify', 'hono', 'redis', '@keycloak/keycloak-admin-client'],
   },
   {
-    // The CLI: ESM only, its entry with the shebang plus chunks of its own (dist/cli/chunk-*.js), so that
-    // each command's dynamic import() loads only that command's modules — `--version` loads none, a
-    // realm-file `envs` neither jose nor the admin client. The packages it runs on are bundled in (one
-    // file to compile instead of a hundred modules to resolve and link at every start; the library
-    // entries keep them as dependencies). Not a library entry point.
+    // The executable: a small CommonJS file (the shebang, `--version`, and the loader of the program below);
+    // an ES module entry would load Node's ES module loader first, at every start.
     entry: { main: 'src/cli/main.ts' },
     outDir: 'dist/cli',
-    format: ['esm'],
+    format: ['cjs'],
     sourcemap: true,
     clean: false,
     target: 'node20',
-    splitting: true,
+    removeNodeProtocol: false,
+  },
+  {
+    // The CLI's program: one CommonJS file that the executable compiles with V8's code cache
+    // (src/cli/code-cache.ts), so a start reads compiled code instead of parsing about a megabyte. The
+    // packages it runs on are bundled in; each bundled module still runs only when a command first
+    // imports it. Whitespace and comments are left out (this file is read at every start; its source map
+    // keeps the names and lines), and it is ASCII, which the loader decodes fastest. Not a library entry.
+    entry: { program: 'src/cli/start.ts' },
+    outDir: 'dist/cli',
+    format: ['cjs'],
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    splitting: false,
+    minifyWhitespace: true,
     noExternal: ['zod', 'jose', 'commander', 'yaml', 'lru-cache'],
-    // The admin client is ESM-only and loaded with import() on live sources; the framework and Redis
-    // packages are optional peers.
+    // The admin client is ESM-only; it, the framework and the Redis packages are loaded from node_modules
+    // (the framework and Redis packages are optional peers).
     external: ['@keycloak/keycloak-admin-client', 'redis', 'express', 'fastify', 'hono'],
-    // Bundled CommonJS (commander, yaml) requires Node built-ins: give the ESM chunks a require.
-    // It is made on first use: only the chunk holding esbuild's require shim calls it.
-    banner: {
-      js: "import { createRequire as __cliCreateRequire } from 'node:module'; let __cliRequire; const require = (id) => (__cliRequire ??= __cliCreateRequire(import.meta.url))(id);",
+    esbuildOptions(options) {
+      options.charset = 'ascii'
     },
-    esbuildPlugins: [zodEnglishOnly, commanderLazyChildProcess],
+    esbuildPlugins: [zodEnglishOnly, commanderLazyChildProcess, dynamicImportsThroughLoader],
     // Keep `node:` in built-in imports: tsup's own plugin would otherwise resolve node:child_process first.
     removeNodeProtocol: false,
   },

@@ -1,5 +1,5 @@
 /**
- * `serve` near the machine's ceiling (issue 15 item 4): `node dist/cli/main.js serve` on the bundled
+ * `serve` near the machine's ceiling (issue 15 item 4): `node dist/cli/main.cjs serve` on the bundled
  * realm and environments, and a minimal node:http server returning the same bytes (captured from
  * `serve` first), each a child process on a free loopback port, loaded one after the other in one run
  * with the same settings (50 connections, the same duration, a warm-up first). Rows per endpoint:
@@ -23,7 +23,7 @@ import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import type { BenchResult, Scenario } from './types.js'
 
-const CLI = 'dist/cli/main.js'
+const CLI = 'dist/cli/main.cjs'
 const REALM = 'examples/realm/example-realm.json'
 const ENVIRONMENTS = 'examples/realm/example-environments.json'
 const CONNECTIONS = 50

@@ -16,7 +16,7 @@
  * npx keycloak-permissions explain --realm realm-export.json --user bob --conda-store environment::update ml/torch
  * ```
  *
- * (from the package: `npx keycloak-permissions …`; in this repository: `node dist/cli/main.js …` after
+ * (from the package: `npx keycloak-permissions …`; in this repository: `node dist/cli/main.cjs …` after
  * `npx tsup`). Run the demo with `npx tsx examples/policy-review/review.ts [--strict]`; `--strict`
  * exits 1 when lint reports an error (the CI gate), otherwise the review only reports.
  *
@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url'
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 /** The built CLI (`npx tsup` builds it). */
-export const CLI = here('../../dist/cli/main.js')
+export const CLI = here('../../dist/cli/main.cjs')
 /** The realms reviewed by the demo: the bundled example realm and the BinderHub example's realm. */
 export const EXAMPLE_REALM = here('../realm/example-realm.json')
 export const BINDERHUB_REALM = here('../binderhub/realm.json')

@@ -1,20 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `keycloak-permissions` executable. It loads only what the command needs: `--version` reads the
- * package's version and nothing else; every other command loads the program, and each command loads its
- * own modules when it runs (a realm-file `envs` never loads the token verifier or the admin client).
+ * The `keycloak-permissions` executable, built as CommonJS (dist/cli/main.cjs): an ES module entry would
+ * load Node's ES module loader first, a few milliseconds of every start. `--version` reads the package's
+ * version and nothing else; every other command runs the program, one CommonJS file
+ * (dist/cli/program.cjs, built from start.ts) compiled with V8's code cache (code-cache.ts), in which
+ * each command initialises only the modules it uses.
  */
-import module, { createRequire } from 'node:module'
-
-// Node ≥ 22.1 keeps V8's compiled code of the modules loaded from here on between runs (a cache directory
-// under the OS temp dir, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Node 20 has no
-// such cache: nothing changes there. A cache that cannot be written only costs the speed-up.
-const enableCompileCache = (module as { enableCompileCache?: () => unknown }).enableCompileCache
-try {
-  enableCompileCache?.()
-} catch {
-  // read-only temp dir, or a sandbox: start without the cache
-}
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadProgram, type LoadedProgram } from './code-cache.js'
 
 // A closed pipe (`… | head`) is not an error of ours: stop quietly.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,13 +18,31 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  // The package's own version (dist/cli/main.js and src/cli/main.ts are both two levels below it).
-  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+  // The package's own version (dist/cli/main.cjs is two levels below it).
+  const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }
   process.stdout.write(`${version}\n`)
 } else {
-  // Before any schema is built (zod reads the setting as it builds one): see one-shot.ts. `serve` parses
-  // request bodies for its whole life and keeps zod's compiled parsers.
-  if (argv[0] !== 'serve') await import('./one-shot.js')
-  const { run } = await import('./program.js')
-  process.exitCode = await run(argv)
+  let program: LoadedProgram<typeof import('./start.js')>
+  try {
+    program = loadProgram(join(__dirname, 'program.cjs'), {
+      env: process.env,
+      // Resolved from this file, which sits next to the program: the same node_modules either way.
+      importModule: (specifier) => import(specifier),
+    })
+  } catch (err) {
+    // A broken installation (the program file missing or unreadable): one line, as for every error.
+    process.stderr.write(`keycloak-permissions: cannot load the program: ${(err as Error)?.message ?? String(err)}\n`)
+    process.exit(2)
+  }
+  // At exit, so that a new cache holds every function this command compiled, not only the top level.
+  process.once('exit', program.saveCache)
+  program.exports.start(argv).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (err: unknown) => {
+      process.stderr.write(`keycloak-permissions: unexpected error: ${(err as Error)?.message ?? String(err)}\n`)
+      process.exitCode = 2 // as the program's own "unexpected error" (EXIT.input)
+    },
+  )
 }

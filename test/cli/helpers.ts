@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 /** The built binary (npm test builds before running the unit suite). */
-export const BIN = resolve(import.meta.dirname, '../../dist/cli/main.js')
+export const BIN = resolve(import.meta.dirname, '../../dist/cli/main.cjs')
 
 export interface CliResult {
   status: number | null

@@ -38,7 +38,7 @@ describe('examples/nebari-spawner', () => {
     const run = runExample('nebari-spawner/spawner-environments.ts', ['--json', 'dave'])
     expect(run.status, run.stderr).toBe(0)
     const ours = JSON.parse(run.stdout)
-    const cli = spawnSync(process.execPath, [resolve(ROOT, 'dist/cli/main.js'), 'envs', '--user', 'dave', '--environments', exampleEnvironmentsPath, '--json'], {
+    const cli = spawnSync(process.execPath, [resolve(ROOT, 'dist/cli/main.cjs'), 'envs', '--user', 'dave', '--environments', exampleEnvironmentsPath, '--json'], {
       encoding: 'utf8',
     })
     expect(cli.status, cli.stderr).toBe(0)

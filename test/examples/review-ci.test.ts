@@ -45,7 +45,7 @@ function runStep(script: string, change: (realm: any) => void): { status: number
   writeFileSync(join(repo, 'realm/realm-export.json'), JSON.stringify(proposed, null, 2))
   const bin = join(repo, '.bin')
   mkdirSync(bin)
-  writeFileSync(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = keycloak-permissions ] || exit 127\nshift\nexec "${process.execPath}" "${resolve(ROOT, 'dist/cli/main.js')}" "$@"\n`)
+  writeFileSync(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = keycloak-permissions ] || exit 127\nshift\nexec "${process.execPath}" "${resolve(ROOT, 'dist/cli/main.cjs')}" "$@"\n`)
   chmodSync(join(bin, 'npx'), 0o755)
   writeFileSync(join(repo, 'step.sh'), script)
   const runnerTemp = mkdtempSync(join(tmpdir(), 'kp-ci-tmp-'))

@@ -19,7 +19,7 @@ import { describeLive, KEYCLOAK_URL, REALM, SERVICE_ACCOUNT } from './helpers/li
 import { REALM_FILE } from './helpers/realm.js'
 import { RealmFixtures, type Created } from './helpers/realm-fixtures.js'
 
-const BIN = resolve(import.meta.dirname, '../../dist/cli/main.js')
+const BIN = resolve(import.meta.dirname, '../../dist/cli/main.cjs')
 const USERNAME = `kp-chains-diff-${process.pid}`
 
 function diff(file: string, ...extra: string[]) {

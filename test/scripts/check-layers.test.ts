@@ -68,6 +68,16 @@ describe('scripts/check-layers.mjs', () => {
     ])
   })
 
+  it('refuses a computed import() except in the one file listed with its reason (the CLI executable)', () => {
+    const computed = 'export const load = (name: string) => import(name)\n'
+    const { status, result } = check({ 'src/cli/main.ts': computed, 'src/cli/other.ts': computed, 'src/keycloak/x.ts': computed })
+    expect(status).toBe(1)
+    expect(result.violations.map((v) => [v.file, v.code]).sort()).toEqual([
+      ['src/cli/other.ts', 'DYNAMIC_SPECIFIER'],
+      ['src/keycloak/x.ts', 'DYNAMIC_SPECIFIER'],
+    ])
+  })
+
   it('keeps I/O packages in their adapters', () => {
     const { status, result } = check({ 'src/core/http.ts': "import express from 'express'\nexport default express\n" })
     expect(status).toBe(1)
