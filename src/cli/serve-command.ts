@@ -97,10 +97,12 @@ export async function runServe(settings: ServeSettings, engine: Engine, source: 
   if (!isLoopbackHost(settings.host) && settings.callerToken === undefined) {
     process.stderr.write(`keycloak-permissions serve: WARNING: no caller token on ${settings.host} (--allow-unauthenticated): every user's permissions are readable by anyone who reaches this port\n`)
   }
-  process.stdout.write(`keycloak-permissions serve: listening on http://${bound} (${engine.description})${source.tokens ? '; forward auth on /v1/forward-auth/' : ''}\n`)
-  await new Promise<void>((resolve) => {
+  // The stop handlers before the "listening" line: a supervisor may signal as soon as it reads the line.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => server.close(() => resolve())
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  process.stdout.write(`keycloak-permissions serve: listening on http://${bound} (${engine.description})${source.tokens ? '; forward auth on /v1/forward-auth/' : ''}\n`)
+  await stopped
 }

@@ -155,8 +155,7 @@ describe('a live source that opens, with Redis unreachable', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => serve.child.once('exit', (code, signal) => resolve({ code, signal })))
     // Safety net only: a serve that does not stop is killed and the assertion below fails.
     const net = setTimeout(() => serve.child.kill('SIGKILL'), 20_000)
-    // An answered request: the process is back in its event loop, past installing its signal handlers.
-    await (await fetch(`${serve.url}/healthz`)).arrayBuffer()
+    // As soon as the "listening" line is read, as a supervisor would: the handlers are installed before it.
     serve.child.kill('SIGTERM')
     const { code, signal } = await exited
     clearTimeout(net)
