@@ -174,6 +174,7 @@ export class RedisPrincipalCache implements PrincipalCache {
   readonly #remoteListeners: ((invalidation: Invalidation) => void)[] = []
   #client: RedisClient | undefined
   #subscriber: RedisClient | undefined
+  #connecting: Promise<void>
   #state: 'connecting' | 'up' | 'down' = 'connecting'
   #everUp = false
   #closed = false
@@ -213,7 +214,7 @@ export class RedisPrincipalCache implements PrincipalCache {
     this.#leaseMs = positive('leaseMs', options.leaseMs, 6_000)
     if (options.log !== undefined && typeof options.log !== 'function') throw new InvalidOptionsError('log', 'must be a function')
     this.#log = options.log ?? ((message) => console.warn(message))
-    void this.#connect().catch(() => undefined)
+    this.#connecting = this.#connect().catch(() => undefined)
   }
 
   /**
@@ -228,8 +229,11 @@ export class RedisPrincipalCache implements PrincipalCache {
    */
   async ready(timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    // The first connect() is not awaited: while Redis is unreachable node-redis keeps retrying and it
-    // stays pending, which would make this wait past its deadline.
+    // The first connection and subscription, but no longer than the deadline: while Redis is unreachable
+    // node-redis keeps retrying and that promise stays pending.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#connecting, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
     while (this.#state !== 'up') {
       if (this.#closed) throw new SourceUnavailableError('redis', 'the cache was closed')
       if (Date.now() > deadline) throw new SourceUnavailableError('redis', `not reachable at ${redact(this.#url)} within ${timeoutMs} ms`)

@@ -185,16 +185,17 @@ suite('RedisPrincipalCache (real redis-server)', () => {
       },
       stop: async () => undefined,
     })
-    const a = await make(prefix, { leaseMs: 300 })
-    const b = await make(prefix, { leaseMs: 300 })
+    // A lease long enough that a loaded machine's pauses do not hand it over between renewals (every
+    // leaseMs / 3); the waits are for states, bounded only as a safety net.
+    const a = await make(prefix, { leaseMs: 2_000 })
+    const b = await make(prefix, { leaseMs: 2_000 })
     a.superviseWatcher(watcherFor('a'))
     b.superviseWatcher(watcherFor('b'))
-    await sleep(400)
+    await until(() => started.length > 0 && [a.status().leader, b.status().leader].filter(Boolean).length === 1)
     expect(started).toHaveLength(1)
-    expect([a.status().leader, b.status().leader].filter(Boolean)).toHaveLength(1)
     const [leader, follower] = a.status().leader ? [a, b] : [b, a]
     await leader.close()
-    await sleep(500)
+    await until(() => follower.status().leader)
     expect(follower.status()).toMatchObject({ leader: true, watcher: 'leader' })
     expect(started).toHaveLength(2)
     expect(started[1]!.from).toBe(123_456)
@@ -208,3 +209,11 @@ suite('RedisPrincipalCache (real redis-server)', () => {
     expect(() => new RedisPrincipalCache({ url: URL, local: { max: 1 }, leaseMs: 0 })).toThrow(InvalidOptionsError)
   })
 })
+
+/** Resolves once `condition` holds; fails the test if it does not within 15 s (a safety net, not a timing). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 25) {
+    if (waited > 15_000) throw new Error('condition not reached within 15 s')
+    await sleep(25)
+  }
+}
