@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { GCProfiler, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Bench } from 'tinybench'
@@ -154,4 +155,30 @@ export function medianOfRuns(values: readonly number[]): Measurement {
   const mid = sorted.length >> 1
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
   return { medianNs: median, spreadPct: median > 0 ? ((sorted[sorted.length - 1]! - sorted[0]!) / median) * 100 : 0, samples: values.length }
+}
+
+/**
+ * Runs `file` (a bench module) in `count` fresh Node processes, one after the other, and returns what
+ * each printed as JSON on its last stdout line. For sub-microsecond rows: a process's JIT decisions
+ * (inlining, inline-cache states) can move such a row by 2–3× between two processes on the same code,
+ * so one process is one sample, and a verdict is taken over several. The children run with this
+ * process's Node flags (the TypeScript loader included) and `--bench-child` plus `args`.
+ */
+export function acrossProcesses<T>(file: string, args: readonly string[], count: number): T[] {
+  const out: T[] = []
+  for (let i = 0; i < count; i++) {
+    const child = spawnSync(process.execPath, [...process.execArgv, file, '--bench-child', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    if (child.status !== 0) throw new Error(`bench child ${file} failed (status ${child.status}, signal ${child.signal}): ${child.stderr}`)
+    const last = child.stdout.trim().split('\n').pop() ?? ''
+    out.push(JSON.parse(last) as T)
+  }
+  return out
+}
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median: no values')
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
