@@ -23,7 +23,8 @@ import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import type { BenchResult, Scenario } from './types.js'
 
-const CLI = 'dist/cli/main.cjs'
+// BENCH_SERVE_CLI: another build of the CLI (a scratch copy of main's dist) to compare before/after in one session.
+const CLI = process.env['BENCH_SERVE_CLI'] ?? 'dist/cli/main.cjs'
 const REALM = 'examples/realm/example-realm.json'
 const ENVIRONMENTS = 'examples/realm/example-environments.json'
 const CONNECTIONS = 50

@@ -51,19 +51,103 @@ export function jsonMediaTypeProblem(header: string | undefined): string | undef
 }
 
 /**
+ * A finder for {@link duplicatedHeader} with `names` prepared once: only a raw name whose length is
+ * one of theirs is lower-cased and looked up, and nothing is allocated unless one of `names` occurs,
+ * so the check costs a length test per header on an ordinary request.
+ *
+ * @example
+ * ```ts
+ * const duplicate = duplicateHeaderFinder(new Set(['authorization']))
+ * duplicate(['Authorization', 'Bearer a', 'authorization', 'Bearer b']) // 'authorization'
+ * ```
+ */
+export function duplicateHeaderFinder(names: ReadonlySet<string>): (rawHeaders: readonly string[]) => string | undefined {
+  const lengths = new Set<number>()
+  for (const name of names) lengths.add(name.length)
+  return (rawHeaders) => {
+    let first: string | undefined
+    let more: string[] | undefined
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const raw = rawHeaders[i]!
+      if (!lengths.has(raw.length)) continue
+      const name = raw.toLowerCase()
+      if (!names.has(name)) continue
+      if (first === undefined) {
+        first = name
+        continue
+      }
+      if (name === first || (more !== undefined && more.includes(name))) return name
+      ;(more ??= []).push(name)
+    }
+    return undefined
+  }
+}
+
+/**
  * The first header of `names` (lower-case) that occurs more than once in `rawHeaders` (Node's
  * `[name, value, name, value, …]` list), or `undefined`. Node keeps only the first `Authorization`
  * and `Content-Type` in `req.headers` and joins others with `, `, so duplicates are only visible here.
+ * (`serve` prepares `names` once with {@link duplicateHeaderFinder}.)
  */
 export function duplicatedHeader(rawHeaders: readonly string[], names: ReadonlySet<string>): string | undefined {
-  const seen = new Set<string>()
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase()
-    if (!names.has(name)) continue
-    if (seen.has(name)) return name
-    seen.add(name)
+  return duplicateHeaderFinder(names)(rawHeaders)
+}
+
+/**
+ * What `serve` routes on, decided from a request target exactly as the WHATWG URL parser reads it
+ * (`new URL(target, 'http://localhost')`): its `pathname` (dot segments, `%2e`, backslashes and
+ * `//` resolved as URL resolves them), `listed` (`?listed=true`), and for `/v1/users/{user}/{leaf}`
+ * the user segment percent-decoded (`user: undefined` when it is not valid percent-encoded UTF-8).
+ */
+export interface ServeRoute {
+  readonly pathname: string
+  readonly listed: boolean
+  readonly userPath?: { readonly user: string | undefined; readonly leaf: string }
+}
+
+/** {@link ServeRoute} of one target, by the URL parser (no memo). */
+export function serveRoute(target: string): ServeRoute {
+  const url = new URL(target, 'http://localhost')
+  const pathname = url.pathname
+  const listed = url.searchParams.get('listed') === 'true'
+  const parts = pathname.split('/').slice(1)
+  if (parts[0] === 'v1' && parts[1] === 'users' && parts.length === 4 && parts[2]) {
+    let user: string | undefined
+    try {
+      user = decodeURIComponent(parts[2])
+    } catch {
+      user = undefined
+    }
+    return Object.freeze({ pathname, listed, userPath: Object.freeze({ user, leaf: parts[3]! }) })
   }
-  return undefined
+  return Object.freeze({ pathname, listed })
+}
+
+/**
+ * {@link serveRoute} remembered per exact raw target (the string on the request line, compared
+ * byte for byte: no normalising, so two spellings never share an entry): a client repeating a
+ * target is routed by a map lookup instead of a URL parse, with the answer the parse gave. Bounded:
+ * targets over `maxTargetLength` are parsed every time, and the map is emptied when it holds
+ * `maxEntries` (many distinct targets only cost parses, never memory).
+ *
+ * @example
+ * ```ts
+ * const route = serveRouter()
+ * route('/v1/users/bob/environments?listed=true') // { pathname: '/v1/users/bob/environments', listed: true, userPath: { user: 'bob', leaf: 'environments' } }
+ * ```
+ */
+export function serveRouter(maxEntries = 1_024, maxTargetLength = 1_024): (target: string) => ServeRoute {
+  const known = new Map<string, ServeRoute>()
+  return (target) => {
+    const hit = known.get(target)
+    if (hit !== undefined) return hit
+    const route = serveRoute(target)
+    if (target.length <= maxTargetLength) {
+      if (known.size >= maxEntries) known.clear()
+      known.set(target, route)
+    }
+    return route
+  }
 }
 
 /**

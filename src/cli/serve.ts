@@ -23,7 +23,7 @@ import type { Authenticator } from '../workspaces/http.js'
 import type { RoutePolicy } from '../workspaces/types.js'
 import type { Engine } from './engine.js'
 import { createForwardAuth, FORWARD_AUTH_PREFIX, forwardedRequest } from './forward-auth.js'
-import { duplicatedHeader, HttpRequestError, jsonMediaTypeProblem } from './serve-http.js'
+import { duplicateHeaderFinder, HttpRequestError, jsonMediaTypeProblem, serveRouter, type ServeRoute } from './serve-http.js'
 
 /**
  * What the server asks of the engine (an `Engine`; tests substitute their own). `staticAnswers`:
@@ -81,7 +81,7 @@ export interface DecisionServerOptions {
   }
   /** Where 5xx log lines go (default: stderr). */
   readonly log?: (line: string) => void
-  /** Request ids (default: random UUIDs). */
+  /** Request ids (default: {@link requestIds}: a random per-process prefix and a counter, UUID-shaped). */
   readonly requestId?: () => string
 }
 
@@ -153,13 +153,36 @@ const ANSWER_CACHE_BYTES = 64 * 1024 * 1024
 // Longer questions (a user name, a check body) are answered but not kept.
 const MAX_CACHED_KEY = 4 * 1024
 
-function sendBytes(res: ServerResponse, status: number, body: Buffer): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' })
+/**
+ * Request ids unique within the process at the cost of a counter: 24 characters of one random UUID
+ * drawn at start-up, then the request's number as 12 hex digits — UUID-shaped (36 characters of hex
+ * and dashes), unique for 2^48 requests per process, and distinct across processes by the random
+ * prefix; a counter draws no random bytes per request (docs/http.md, "Errors").
+ *
+ * @example
+ * ```ts
+ * const next = requestIds()
+ * next() // '1b9d6bcd-bbfd-4b2d-9b5d-000000000001'
+ * ```
+ */
+export function requestIds(): () => string {
+  const prefix = randomUUID().slice(0, 24)
+  let n = 0
+  return () => prefix + (++n).toString(16).padStart(12, '0')
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+// A kept or computed answer: one flat header list with the request id first (the order `send` gives),
+// so Node writes the head without building its header map.
+function sendBytes(res: ServerResponse, id: string, body: Buffer): void {
+  res.writeHead(200, ['x-request-id', id, 'content-type', JSON_TYPE, 'content-length', body.length, 'cache-control', 'no-store'])
   res.end(body)
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, id: string, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
+  if (!res.hasHeader('x-request-id')) res.setHeader('x-request-id', id)
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
   res.end(text)
 }
@@ -223,15 +246,20 @@ function parseJson(text: string): unknown {
   }
 }
 
-function authorized(req: IncomingMessage, expected: string | undefined): boolean {
-  if (expected === undefined) return true
+function authorized(req: IncomingMessage, want: Buffer | undefined): boolean {
+  if (want === undefined) return true
   const header = req.headers.authorization ?? ''
   const space = header.indexOf(' ')
   if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return false
   const given = Buffer.from(header.slice(space + 1))
-  const want = Buffer.from(expected)
   return given.length === want.length && timingSafeEqual(given, want)
 }
+
+const duplicateSingleHeader = duplicateHeaderFinder(SINGLE_HEADERS)
+
+// The count of requests served on a socket, kept on the socket itself (a property read is cheaper than a WeakMap).
+const SERVED = Symbol('keycloak-permissions.served')
+type CountedSocket = Socket & { [SERVED]?: number }
 
 function errorStatus(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof HttpRequestError) return { status: err.status, code: err.code, message: err.message }
@@ -265,7 +293,8 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
   const limits = resolveLimits(options.limits, options.maxBodyBytes)
   const { engine } = options
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`))
-  const nextId = options.requestId ?? randomUUID
+  const nextId = options.requestId ?? requestIds()
+  const callerToken = options.callerToken === undefined ? undefined : Buffer.from(options.callerToken)
   const forwardAuth =
     options.forwardAuth === undefined
       ? undefined
@@ -274,22 +303,81 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
           policies: options.forwardAuth.policies ?? { workspaces: workspaceApiPolicy(), stac: stacPolicy() },
           ...(options.forwardAuth.realm !== undefined ? { realm: options.forwardAuth.realm } : {}),
         })
+  // Routes by exact raw target: a repeated target costs a map lookup, not a URL parse (serve-http.ts).
+  const route = serveRouter()
 
   // Answers of a static source (engine.staticAnswers), kept as the bytes sent: the same question
   // (endpoint and every input of it) gets the same bytes without resolving, deciding or serialising
   // again. Bounded by entries and bytes; errors are never kept.
   const answers =
     engine.staticAnswers === true ? new LRUCache<string, Buffer>({ max: ANSWER_CACHE_ENTRIES, maxSize: ANSWER_CACHE_BYTES, sizeCalculation: (body, key) => body.length + key.length * 2 }) : undefined
-  const respond = async (res: ServerResponse, key: string | undefined, compute: () => Promise<unknown>): Promise<void> => {
+  const environmentsKey = (route: ServeRoute, user: string): string | undefined =>
+    answers !== undefined && user.length <= MAX_CACHED_KEY ? `envs\u0000${route.listed}\u0000${user}` : undefined
+  const respond = async (res: ServerResponse, id: string, key: string | undefined, compute: () => Promise<unknown>): Promise<void> => {
     let body = key === undefined ? undefined : answers!.get(key)
     if (body === undefined) {
       body = Buffer.from(JSON.stringify(await compute()))
       if (key !== undefined) answers!.set(key, body)
     }
-    sendBytes(res, 200, body)
+    sendBytes(res, id, body)
   }
 
-  const servedBySocket = new WeakMap<Socket, number>()
+  // Everything but a kept answer to a GET: each refusal, every endpoint, in the order the checks run.
+  const answer = async (req: IncomingMessage, res: ServerResponse, id: string, target: string): Promise<void> => {
+    try {
+      const duplicate = duplicateSingleHeader(req.rawHeaders)
+      if (duplicate !== undefined) throw new HttpRequestError(400, 'DUPLICATE_HEADER', `more than one ${duplicate} header`)
+      if (target.startsWith(FORWARD_AUTH_PREFIX)) {
+        res.setHeader('x-request-id', id)
+        if (forwardAuth === undefined) {
+          throw new HttpRequestError(501, 'FORWARD_AUTH_NOT_CONFIGURED', 'forward auth needs token verification: serve --keycloak URL … --token-audience CLIENT')
+        }
+        const forwarded = forwardedRequest(req, target, forwardAuth.policies)
+        const answer = await forwardAuth.answer(forwarded, req.headers)
+        return send(res, id, answer.status, answer.body, answer.headers)
+      }
+      const routed = route(target)
+      if (req.method === 'GET' && routed.pathname === '/healthz') {
+        return send(res, id, 200, { status: 'ok', source: engine.description })
+      }
+      if (!authorized(req, callerToken)) {
+        res.setHeader('x-request-id', id)
+        res.setHeader('www-authenticate', 'Bearer realm="keycloak-permissions"')
+        throw new HttpRequestError(401, 'UNAUTHORIZED', 'a valid caller token is required')
+      }
+      const userPath = routed.userPath
+      if (userPath !== undefined) {
+        if (req.method !== 'GET') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed here`)
+        const user = userPath.user
+        if (user === undefined) throw new HttpRequestError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
+        if (userPath.leaf === 'principal') return send(res, id, 200, await engine.resolveJson(user))
+        if (userPath.leaf === 'environments') {
+          return await respond(res, id, environmentsKey(routed, user), () => engine.environmentsJson(user, { listed: routed.listed }))
+        }
+      }
+      if (routed.pathname === '/v1/check') {
+        if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
+        const text = await readBody(req, limits.maxBodyBytes)
+        // The whole body is the question: the same bytes get the same answer from a static source.
+        return await respond(res, id, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => engine.checkJson(parseJson(text)))
+      }
+      throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${routed.pathname}`)
+    } catch (err) {
+      // The client went away (or Node timed the request out and answered 408): nothing to answer.
+      if (req.destroyed && !req.complete && !(err instanceof HttpRequestError)) return void res.destroy()
+      const { status, code, message } = errorStatus(err)
+      if (status >= 500) {
+        const detail = err instanceof Error ? (status === 500 ? (err.stack ?? err.message) : err.message) : String(err)
+        log(`keycloak-permissions serve: ${status} ${code} request ${id} ${req.method} ${JSON.stringify(target)}: ${detail}`)
+      }
+      if (res.headersSent) return void res.destroy()
+      if (!res.hasHeader('x-request-id')) res.setHeader('x-request-id', id)
+      // A body refused part-way is not read further: close the connection after the answer.
+      if (status === 413) res.setHeader('connection', 'close')
+      send(res, id, status, { error: { code, message, requestId: id } })
+    }
+  }
+
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -299,69 +387,28 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
       // Node checks the two timeouts on this interval (default 30 s, which would stretch a short timeout).
       connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    async (req, res) => {
+    (req, res) => {
       const id = nextId()
-      res.setHeader('x-request-id', id)
       // Node answers the last allowed request with `Connection: close` but leaves the socket open for the
       // client to close: close it ourselves once that answer is out.
-      const served = (servedBySocket.get(req.socket) ?? 0) + 1
-      servedBySocket.set(req.socket, served)
-      if (served >= limits.maxRequestsPerConnection) res.once('finish', () => req.socket.end())
+      const socket = req.socket as CountedSocket
+      const served = (socket[SERVED] ?? 0) + 1
+      socket[SERVED] = served
+      if (served >= limits.maxRequestsPerConnection) res.once('finish', () => socket.end())
       const target = req.url ?? '/'
-      try {
-        const duplicate = duplicatedHeader(req.rawHeaders, SINGLE_HEADERS)
-        if (duplicate !== undefined) throw new HttpRequestError(400, 'DUPLICATE_HEADER', `more than one ${duplicate} header`)
-        if (target.startsWith(FORWARD_AUTH_PREFIX)) {
-          if (forwardAuth === undefined) {
-            throw new HttpRequestError(501, 'FORWARD_AUTH_NOT_CONFIGURED', 'forward auth needs token verification: serve --keycloak URL … --token-audience CLIENT')
-          }
-          const forwarded = forwardedRequest(req, target, forwardAuth.policies)
-          const answer = await forwardAuth.answer(forwarded, req.headers)
-          return send(res, answer.status, answer.body, answer.headers)
+      // A kept answer to a GET is sent here, synchronously (no promise when nothing awaits), and only
+      // when every check of `answer` passes: the same checks in the same order, so the bytes are the
+      // ones `answer` would send. Anything else (a refusal, a miss, another endpoint) goes to `answer`.
+      if (answers !== undefined && req.method === 'GET' && !target.startsWith(FORWARD_AUTH_PREFIX)) {
+        const routed = route(target)
+        const user = routed.userPath?.user
+        if (user !== undefined && routed.userPath!.leaf === 'environments' && duplicateSingleHeader(req.rawHeaders) === undefined && authorized(req, callerToken)) {
+          const key = environmentsKey(routed, user)
+          const body = key === undefined ? undefined : answers.get(key)
+          if (body !== undefined) return sendBytes(res, id, body)
         }
-        const url = new URL(target, 'http://localhost')
-        const parts = url.pathname.split('/').slice(1)
-        if (req.method === 'GET' && url.pathname === '/healthz') {
-          return send(res, 200, { status: 'ok', source: engine.description })
-        }
-        if (!authorized(req, options.callerToken)) {
-          res.setHeader('www-authenticate', 'Bearer realm="keycloak-permissions"')
-          throw new HttpRequestError(401, 'UNAUTHORIZED', 'a valid caller token is required')
-        }
-        if (parts[0] === 'v1' && parts[1] === 'users' && parts.length === 4 && parts[2]) {
-          if (req.method !== 'GET') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed here`)
-          let user: string
-          try {
-            user = decodeURIComponent(parts[2])
-          } catch {
-            throw new HttpRequestError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
-          }
-          if (parts[3] === 'principal') return send(res, 200, await engine.resolveJson(user))
-          if (parts[3] === 'environments') {
-            const listed = url.searchParams.get('listed') === 'true'
-            return await respond(res, answers && user.length <= MAX_CACHED_KEY ? `envs\u0000${listed}\u0000${user}` : undefined, () => engine.environmentsJson(user, { listed }))
-          }
-        }
-        if (url.pathname === '/v1/check') {
-          if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
-          const text = await readBody(req, limits.maxBodyBytes)
-          // The whole body is the question: the same bytes get the same answer from a static source.
-          return await respond(res, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => engine.checkJson(parseJson(text)))
-        }
-        throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
-      } catch (err) {
-        // The client went away (or Node timed the request out and answered 408): nothing to answer.
-        if (req.destroyed && !req.complete && !(err instanceof HttpRequestError)) return void res.destroy()
-        const { status, code, message } = errorStatus(err)
-        if (status >= 500) {
-          const detail = err instanceof Error ? (status === 500 ? (err.stack ?? err.message) : err.message) : String(err)
-          log(`keycloak-permissions serve: ${status} ${code} request ${id} ${req.method} ${JSON.stringify(target)}: ${detail}`)
-        }
-        // A body refused part-way is not read further: close the connection after the answer.
-        if (status === 413) res.setHeader('connection', 'close')
-        if (!res.headersSent) send(res, status, { error: { code, message, requestId: id } })
-        else res.destroy()
       }
+      void answer(req, res, id, target)
     },
   )
   server.maxConnections = limits.maxConnections
