@@ -20,9 +20,10 @@ describe('the collaboration check kind (CLI and serve)', () => {
   })
   afterAll(() => serve?.stop())
 
+  // A connection per request: the CLI runs synchronously between requests (see ServeProcess.request).
   const post = async (body: unknown) => {
-    const res = await fetch(`${serve.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    return { status: res.status, body: (await res.json()) as any }
+    const res = await serve.request('/v1/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return { status: res.status, body: res.json() }
   }
 
   it('every user × operation: serve and the CLI agree (decision, reason, chain)', async () => {
@@ -56,8 +57,8 @@ describe('the collaboration check kind (CLI and serve)', () => {
     const configured = await startServe(['--realm', realm, '--config', config])
     try {
       const ask = async (user: string, action: string, resource: string) => {
-        const res = await fetch(`${configured.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, collaboration: { server: 'alice/', action, resource } }) })
-        return (await res.json()) as { allowed: boolean; reason: string }
+        const res = await configured.request('/v1/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, collaboration: { server: 'alice/', action, resource } }) })
+        return res.json() as { allowed: boolean; reason: string }
       }
       // dave holds custom:rtc:read on alice/: with this mapping it lets him write contents…
       expect(await ask('dave', 'write', 'contents')).toMatchObject({ allowed: true, reason: 'SCOPE_GRANT' })

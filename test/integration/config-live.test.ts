@@ -44,12 +44,13 @@ describeLive('a configuration file naming the live Keycloak', () => {
     for (const [user, policy, path, reason] of cases) {
       const checked = cli(['check', '--config', config, '--user', user, '--route', 'GET', path, '--json'], { env: SECRET })
       expect(checked.json().reason, `check ${user} ${path}`).toBe(reason)
-      const posted = (await (await fetch(`${serve.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, route: { method: 'GET', path } }) })).json()) as any
+      // A connection per request: the CLI runs synchronously between requests (see ServeProcess.request).
+      const posted = (await serve.request('/v1/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, route: { method: 'GET', path } }) })).json()
       expect(posted.reason, `POST ${user} ${path}`).toBe(reason)
-      const forwarded = await fetch(`${serve.url}/v1/forward-auth/nginx/${policy}`, {
+      const forwarded = await serve.request(`/v1/forward-auth/nginx/${policy}`, {
         headers: { authorization: `Bearer ${tokens[user]}`, 'x-original-uri': path, 'x-original-method': 'GET' },
       })
-      expect([forwarded.status, forwarded.headers.get('x-auth-reason')], `forward auth ${user} ${path}`).toEqual([reason === 'WORKSPACE_ROLE' ? 200 : 403, reason])
+      expect([forwarded.status, forwarded.headers['x-auth-reason']], `forward auth ${user} ${path}`).toEqual([reason === 'WORKSPACE_ROLE' ? 200 : 403, reason])
     }
   })
 
