@@ -97,13 +97,14 @@ describeHub('a real jupyter-server authorises collaborators through serve (docs/
   /** What serve says for (user, operation) — the question the authorizer asks. */
   const serveSays = async (user: string, operation: Operation) => {
     const { action, resource } = OPERATIONS[operation]
-    const res = await fetch(`${serve.url}/v1/check`, {
+    // A connection per request: the CLI runs synchronously between these requests (see ServeProcess.request).
+    const res = await serve.request('/v1/check', {
       method: 'POST',
       headers: { authorization: `Bearer ${CALLER_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ user, collaboration: { server: SERVER, action, resource } }),
     })
     expect(res.status).toBe(200)
-    return (await res.json()) as { allowed: boolean; reason: string }
+    return res.json() as { allowed: boolean; reason: string }
   }
 
   /** Performs the operation on alice's server as `user` (through the hub's proxy, with the user's hub token): allowed? */
