@@ -1,5 +1,6 @@
 import type { Options } from 'tsup'
 import { defineConfig } from 'tsup'
+import { readFile } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import { DYNAMIC_IMPORT } from './src/cli/code-cache.js'
 
@@ -39,6 +40,25 @@ const commanderLazyChildProcess: NonNullable<Options['esbuildPlugins']>[number] 
       contents: "let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] })",
       loader: 'js',
     }))
+  },
+}
+
+/**
+ * lru-cache picks its clock as it loads: `performance` when the global has one, else `Date`. On Node 20
+ * that global is a getter that loads perf_hooks and its bindings, about 5 million instructions of every
+ * start, while a cache only reads the clock for entries with a time to live. In the CLI bundle the pick
+ * happens at the clock's first use instead, with the same result. The build fails if lru-cache no
+ * longer has that expression (exactly once), rather than shipping it unchanged.
+ */
+const lruCacheLazyClock: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'lru-cache-lazy-clock',
+  setup(build) {
+    const pick = 'typeof performance=="object"&&performance&&typeof performance.now=="function"?performance:Date'
+    build.onLoad({ filter: /[\\/]lru-cache[\\/]dist[\\/]esm[\\/]node[\\/]index\.min\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8')
+      if (text.split(pick).length !== 2) throw new Error(`lru-cache-lazy-clock: the clock's expression is not found exactly once in ${args.path}`)
+      return { contents: `${text.replace(pick, `{now:()=>(lazyClock??=(${pick})).now()}`)}\nvar lazyClock;`, loader: 'js' }
+    })
   },
 }
 
@@ -120,7 +140,7 @@ export default defineConfig([
     esbuildOptions(options) {
       options.charset = 'ascii'
     },
-    esbuildPlugins: [zodEnglishOnly, commanderLazyChildProcess, dynamicImportsThroughLoader],
+    esbuildPlugins: [zodEnglishOnly, commanderLazyChildProcess, lruCacheLazyClock, dynamicImportsThroughLoader],
     // Keep `node:` in built-in imports: tsup's own plugin would otherwise resolve node:child_process first.
     removeNodeProtocol: false,
   },

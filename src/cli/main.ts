@@ -10,11 +10,37 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadProgram, type LoadedProgram } from './code-cache.js'
 
-// A closed pipe (`… | head`) is not an error of ours: stop quietly.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw err
-})
+// A closed pipe (`… | head`) is not an error of ours: stop quietly. The handler is attached when
+// process.stdout is first used, not here: creating that stream loads Node's stream machinery, which a
+// JSON answer written straight to the descriptor never needs (output.ts).
+onFirstUse('stdout', (stdout) =>
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  }),
+)
+
+/** Runs `attach` on `process[name]` when it is first read (Node creates the stream on that read). */
+function onFirstUse(name: 'stdout', attach: (stream: NodeJS.WriteStream) => void): void {
+  const own = Object.getOwnPropertyDescriptor(process, name)
+  const get = own?.get
+  if (get === undefined || own?.configurable !== true) {
+    attach(process[name]) // not a lazy getter on this runtime: attach now
+    return
+  }
+  let attached = false
+  Object.defineProperty(process, name, {
+    ...own,
+    get() {
+      const stream = get.call(process) as NodeJS.WriteStream
+      if (!attached) {
+        attached = true
+        attach(stream)
+      }
+      return stream
+    },
+  })
+}
 
 const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

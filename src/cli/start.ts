@@ -17,6 +17,7 @@ export async function start(argv: readonly string[]): Promise<number> {
   // Before any schema is built (zod reads the setting as it builds one): see one-shot.ts. `serve` parses
   // request bodies for its whole life and keeps zod's compiled parsers.
   if (argv[0] !== 'serve') await import('./one-shot.js')
-  const { run } = await import('./program.js')
+  const [{ run }, { writeJsonToDescriptor }] = await Promise.all([import('./program.js'), import('./output.js')])
+  writeJsonToDescriptor()
   return run(argv)
 }

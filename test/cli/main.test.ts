@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -121,6 +121,37 @@ describe('start-up: a command loads only what it needs', () => {
     const builtins = JSON.parse(res.stderr.trim().split('\n').pop()!) as string[]
     expect(builtins).toContain('NativeModule fs') // the list is read
     expect(builtins).not.toContain('NativeModule child_process')
+  })
+
+  it('envs --json on a pipe writes its answer without creating process.stdout (Node loads no stream module); text still goes through it', () => {
+    // A CommonJS preload (`--import` itself loads Node's streams): Node's list of the built-in modules it loaded.
+    const listModules = join(mkdtempSync(join(tmpdir(), 'kp-modules-')), 'list-modules.cjs')
+    writeFileSync(listModules, 'process.on("exit", () => require("node:fs").writeSync(2, "\\n" + JSON.stringify(process.moduleLoadList)))')
+    const run = (args: string[]) => spawnSync(process.execPath, ['--require', listModules, BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+    const json = run(['envs', '--user', 'bob', '--json'])
+    expect(json.status).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ user: 'bob' })
+    const jsonBuiltins = JSON.parse(json.stderr.trim().split('\n').pop()!) as string[]
+    expect(jsonBuiltins).toContain('NativeModule fs')
+    expect(jsonBuiltins).not.toContain('NativeModule stream')
+    // lru-cache reads its clock (Node's performance, from perf_hooks) only when an entry has a time to live.
+    expect(jsonBuiltins).not.toContain('NativeModule perf_hooks')
+    const text = run(['envs', '--user', 'bob'])
+    expect(text.status).toBe(0)
+    expect(text.stdout).toMatch(/^bob \(readable\)\n/u)
+    expect(JSON.parse(text.stderr.trim().split('\n').pop()!) as string[]).toContain('NativeModule stream')
+  })
+
+  it('a closed pipe stops the command quietly (status 0, nothing on stderr), JSON or text', async () => {
+    const { spawn } = await import('node:child_process')
+    for (const args of [['envs', '--all-users', '--json'], ['envs', '--all-users'], ['report', '--json']]) {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+      child.stdout.destroy() // the reader is gone before the first byte
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const status = await new Promise<number | null>((done) => child.on('close', (code) => done(code)))
+      expect([args.join(' '), status, stderr]).toEqual([args.join(' '), 0, ''])
+    }
   })
 })
 
