@@ -32,6 +32,8 @@ export class HttpRequestError extends KeycloakPermissionsError {
  */
 export function jsonMediaTypeProblem(header: string | undefined): string | undefined {
   if (header === undefined || header === '') return 'no Content-Type (send application/json)'
+  // The spellings clients send, accepted without parsing (each is accepted by the parse below too).
+  if (header === 'application/json' || header === 'application/json; charset=utf-8' || header === 'application/json;charset=utf-8') return undefined
   const [essence = '', ...parameters] = header.split(';')
   if (essence.trim().toLowerCase() !== 'application/json') return `media type ${JSON.stringify(essence.trim())} is not application/json`
   let charsetSeen = false

@@ -13,6 +13,15 @@ describe('jsonMediaTypeProblem: exactly application/json, charset utf-8 only', (
     'application/json;',
   ])('accepts %j', (type) => expect(jsonMediaTypeProblem(type)).toBeUndefined())
 
+  it('the spellings accepted without parsing differ from a refused one by nothing but what the parse accepts', () => {
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']) {
+      expect(jsonMediaTypeProblem(type)).toBeUndefined()
+      expect(jsonMediaTypeProblem(`${type} `)).toBeUndefined()
+      expect(jsonMediaTypeProblem(`${type}x`)).toBeDefined()
+      expect(jsonMediaTypeProblem(`${type}; charset=utf-8`)).toBe(type === 'application/json' ? undefined : 'charset given twice')
+    }
+  })
+
   it.each([
     [undefined, /no Content-Type/],
     ['', /no Content-Type/],
