@@ -399,13 +399,18 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
       // A kept answer to a GET is sent here, synchronously (no promise when nothing awaits), and only
       // when every check of `answer` passes: the same checks in the same order, so the bytes are the
       // ones `answer` would send. Anything else (a refusal, a miss, another endpoint) goes to `answer`.
+      // A target the URL parser refuses throws here: `answer` answers it (500, as every unexpected error).
       if (answers !== undefined && req.method === 'GET' && !target.startsWith(FORWARD_AUTH_PREFIX)) {
-        const routed = route(target)
-        const user = routed.userPath?.user
-        if (user !== undefined && routed.userPath!.leaf === 'environments' && duplicateSingleHeader(req.rawHeaders) === undefined && authorized(req, callerToken)) {
-          const key = environmentsKey(routed, user)
-          const body = key === undefined ? undefined : answers.get(key)
-          if (body !== undefined) return sendBytes(res, id, body)
+        try {
+          const routed = route(target)
+          const user = routed.userPath?.user
+          if (user !== undefined && routed.userPath!.leaf === 'environments' && duplicateSingleHeader(req.rawHeaders) === undefined && authorized(req, callerToken)) {
+            const key = environmentsKey(routed, user)
+            const body = key === undefined ? undefined : answers.get(key)
+            if (body !== undefined) return sendBytes(res, id, body)
+          }
+        } catch {
+          // answered by `answer` below
         }
       }
       void answer(req, res, id, target)
