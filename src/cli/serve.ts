@@ -336,7 +336,13 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
         const answer = await forwardAuth.answer(forwarded, req.headers)
         return send(res, id, answer.status, answer.body, answer.headers)
       }
-      const routed = route(target)
+      let routed: ServeRoute
+      try {
+        routed = route(target)
+      } catch {
+        // Node's parser took the request line, the URL parser does not (`http://[…`): bad input, not a failure of ours.
+        throw new HttpRequestError(400, 'BAD_REQUEST', 'the request target is not a URL path this server can parse')
+      }
       if (req.method === 'GET' && routed.pathname === '/healthz') {
         return send(res, id, 200, { status: 'ok', source: engine.description })
       }
@@ -399,7 +405,7 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
       // A kept answer to a GET is sent here, synchronously (no promise when nothing awaits), and only
       // when every check of `answer` passes: the same checks in the same order, so the bytes are the
       // ones `answer` would send. Anything else (a refusal, a miss, another endpoint) goes to `answer`.
-      // A target the URL parser refuses throws here: `answer` answers it (500, as every unexpected error).
+      // A target the URL parser refuses throws here: `answer` refuses it (400 BAD_REQUEST).
       if (answers !== undefined && req.method === 'GET' && !target.startsWith(FORWARD_AUTH_PREFIX)) {
         try {
           const routed = route(target)

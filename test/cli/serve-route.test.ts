@@ -47,7 +47,7 @@ const SPECIAL = [
   '/healthz', '/healthz/', '/healthz/..', '/healthz?x=1', '/HEALTHZ', '/v1/check', '/v1/check/', '/v1/check?x', '/v1//check', '/v1/check/..',
   '/v1/check/%2e%2e', '/v1/%63heck', '/x/../v1/check', '\\v1\\check', '//v1/check', '*', '/', '', '?listed=true', '#', 'bob',
   '/v1/users', '/v1/users/', '/v1/users/bob', '/v1/users/bob/', '/v1/users/bob/environments/x', '/v1/forward-auth/nginx/workspaces',
-  // Targets the URL parser refuses (it throws): the server must answer them (500), never crash on them.
+  // Targets the URL parser refuses (it throws): the server must refuse them (400 BAD_REQUEST), never crash on them.
   'http://[/v1/users/bob/environments', 'http://%/v1/users/bob/environments', 'http://x:99999/v1/users/bob/environments', 'http://a:b@/v1/check',
 ]
 
@@ -218,5 +218,12 @@ describe('serve: a kept answer (the synchronous path) is byte for byte what the 
     }
     // The comparison covered kept answers, not only refusals.
     expect(keptAnswers).toBeGreaterThan(50)
+    // A target the URL parser refuses is bad input (400 BAD_REQUEST), on both paths, and the server stays up.
+    for (const port of [servers[0]!.kept, servers[0]!.full]) {
+      const refused = await exchange(port, 'GET http://[/v1/users/bob/environments HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')
+      expect(refused).toMatch(/^HTTP\/1\.1 400 /)
+      expect(refused).toContain('"code":"BAD_REQUEST"')
+      expect(await exchange(port, 'GET /v1/users/bob/environments HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /)
+    }
   }, 120_000)
 })
