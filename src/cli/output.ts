@@ -39,7 +39,12 @@ export function writeJsonToDescriptor(): void {
   directStdout = true
 }
 
+// Set once a write fell back to process.stdout: from then on every write goes through the stream, so
+// that a later direct write cannot overtake bytes the stream still holds.
+let stdoutTookOver = false
+
 function writeStdoutDirectly(text: string): void {
+  if (stdoutTookOver) return void process.stdout.write(text)
   const bytes = Buffer.from(text, 'utf8')
   let offset = 0
   while (offset < bytes.length) {
@@ -50,6 +55,7 @@ function writeStdoutDirectly(text: string): void {
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(process.exitCode ?? 0)
       // Anything else (a non-blocking descriptor that is full, …): the stream takes the rest and
       // handles it as it always did.
+      stdoutTookOver = true
       process.stdout.write(bytes.subarray(offset))
       return
     }
