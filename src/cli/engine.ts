@@ -3,7 +3,7 @@
  * request bodies into registry calls and registry answers into the CLI's JSON; every decision is the
  * registry's (`keycloak-permissions/components`).
  */
-import { readFile } from 'node:fs/promises'
+import { readTextFile } from '../core/read-text-file.js'
 import * as z from 'zod'
 import type { Decision } from '../core/decision.js'
 import { deny } from '../core/decision.js'
@@ -63,7 +63,7 @@ function buildCheckSchema() {
 
 async function readJson(file: string, what: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, 'utf8'))
+    return JSON.parse(await readTextFile(file))
   } catch (err) {
     throw new InvalidInputError(what, '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }

@@ -4,7 +4,7 @@
  * winning per setting, each setting remembering where it came from (`--print-config`). The client
  * secret only ever comes from `KEYCLOAK_CLIENT_SECRET` and is never printed.
  */
-import { readFile } from 'node:fs/promises'
+import { readTextFile } from '../core/read-text-file.js'
 import type { RegistrySettings } from '../components/index.js'
 import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError } from '../core/errors.js'
 import {
@@ -58,7 +58,7 @@ const componentDefinitionsSchema = registrySettingsSchema.shape.components.unwra
 
 async function readJson(file: string, what: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, 'utf8'))
+    return JSON.parse(await readTextFile(file))
   } catch (err) {
     throw new InvalidInputError(what, '', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
+import { readTextFile } from '../core/read-text-file.js'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { InvalidInputError } from '../core/errors.js'
 import { configSchema, type KeycloakPermissionsConfig } from './schema.js'
@@ -77,7 +77,7 @@ export async function loadConfig(options: { readonly file?: string; readonly cwd
   const file = resolve(cwd, options.file ?? CONFIG_FILE_NAME)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readTextFile(file)
   } catch (err) {
     if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return { config: {}, file: undefined }
     throw new ConfigInvalidError(file, '', `cannot read it: ${(err as Error).message}`, { cause: err })

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
+import { readTextFile } from '../core/read-text-file.js'
 import exampleRealm from '../../examples/realm/example-realm.json' with { type: 'json' }
 import { InvalidOptionsError, RealmExportInvalidError, UserNotFoundError } from '../core/errors.js'
 import { systemClock, type Clock } from '../core/clock.js'
@@ -204,7 +204,7 @@ export class RealmExportSource implements RoleSource, RoleCatalogue {
   static async fromFile(path: string, options?: RealmExportSourceOptions): Promise<RealmExportSource> {
     let text: string
     try {
-      text = await readFile(path, 'utf8')
+      text = await readTextFile(path)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       throw new RealmExportInvalidError('', `cannot read ${path}${code ? ` (${code})` : ''}`, { cause: err })

@@ -136,6 +136,8 @@ describe('start-up: a command loads only what it needs', () => {
     expect(jsonBuiltins).not.toContain('NativeModule stream')
     // lru-cache reads its clock (Node's performance, from perf_hooks) only when an entry has a time to live.
     expect(jsonBuiltins).not.toContain('NativeModule perf_hooks')
+    // Files are read through node:fs (src/core/read-text-file.ts): node:fs/promises stays unloaded.
+    expect(jsonBuiltins).not.toContain('NativeModule fs/promises')
     const text = run(['envs', '--user', 'bob'])
     expect(text.status).toBe(0)
     expect(text.stdout).toMatch(/^bob \(readable\)\n/u)
