@@ -36,6 +36,26 @@ describe('scopes grammar (D6)', () => {
       { item: '', reason: 'empty' },
     ])
   })
+  it("a role token is Python's \\w+: the ASCII shortcut and the Unicode class agree on every token", () => {
+    // The Unicode class is the reference; parseNebariScopes tests ASCII tokens without it.
+    const reference = /^[\p{L}\p{M}\p{N}\p{Pc}]+$/u
+    const syntaxOnly = (role: string) => parseNebariScopes(`${role}!namespace=a`).rejected.some((r) => r.reason === 'syntax')
+    const agrees = (role: string) => expect(syntaxOnly(role), JSON.stringify(role)).toBe(!reference.test(role))
+    // Every ASCII character alone, and inside a word (whitespace first is its own reason, `!` and `,` split items).
+    for (let c = 0; c < 128; c++) {
+      const ch = String.fromCharCode(c)
+      if (ch === '!' || ch === ',' || /\s/u.test(ch)) continue
+      agrees(ch)
+      agrees(`ad${ch}min`)
+    }
+    // Non-ASCII word characters (letters, marks, digits, connector punctuation) and non-word ones.
+    for (const role of ['é', 'ß', 'adminé', 'e\u0301', '٣', '‿', 'a‿b', '€', 'a€', '—', 'x\u00a0y', '日本', '𝒜', '\ud835'])
+      agrees(role)
+    fc.assert(fc.property(fc.string({ unit: 'grapheme-composite', maxLength: 8 }), (role) => {
+      fc.pre(role !== '' && !/[!,]/.test(role) && !/^\s/u.test(role))
+      return syntaxOnly(role) === !reference.test(role)
+    }))
+  })
   it('lenient trims, skips empty items, reads editor as developer and drops only bad items', () => {
     const p = parseNebariScopes(' admin!namespace= a ,,editor!namespace=b,bad', { grammar: 'lenient' })
     expect(p.grants.map((g) => [g.role, g.namespace])).toEqual([
