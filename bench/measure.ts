@@ -151,10 +151,8 @@ export async function cpuRun<T>(task: () => T | Promise<T>): Promise<CpuRun<T>> 
  */
 export function medianOfRuns(values: readonly number[]): Measurement {
   if (values.length === 0) throw new Error('medianOfRuns: no runs')
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-  return { medianNs: median, spreadPct: median > 0 ? ((sorted[sorted.length - 1]! - sorted[0]!) / median) * 100 : 0, samples: values.length }
+  const mid = median(values)
+  return { medianNs: mid, spreadPct: mid > 0 ? ((Math.max(...values) - Math.min(...values)) / mid) * 100 : 0, samples: values.length }
 }
 
 /**
@@ -181,4 +179,26 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * Per task, over the processes of {@link acrossProcesses}: the median of the processes' medians, the range
+ * over processes as the spread (in %), and the samples of all processes.
+ */
+export function acrossSamples(samples: readonly Record<string, Measurement>[]): Record<string, Measurement> {
+  const out: Record<string, Measurement> = {}
+  for (const name of Object.keys(samples[0]!)) {
+    const runs = medianOfRuns(samples.map((s) => s[name]!.medianNs))
+    out[name] = { ...runs, samples: samples.reduce((a, s) => a + s[name]!.samples, 0) }
+  }
+  return out
+}
+
+/**
+ * A target's figure over processes: the median of the per-process ratios `numerator ÷ denominator` (each
+ * pair timed in the same process), and every process's ratio for the record.
+ */
+export function ratioAcross(samples: readonly Record<string, Measurement>[], numerator: string, denominator: string): { mid: number; list: string } {
+  const ratios = samples.map((s) => s[numerator]!.medianNs / s[denominator]!.medianNs)
+  return { mid: median(ratios), list: ratios.length === 1 ? 'one process' : `median of ${ratios.length} processes: ${ratios.map((r) => r.toFixed(2)).join(', ')}` }
 }

@@ -20,7 +20,7 @@ import { Engine } from '../src/cli/engine.js'
 import { RealmExportSource } from '../src/keycloak/index.js'
 import { accessMatrix, diffAccess, renderAccessReport, type ReviewInput } from '../src/review/index.js'
 import { generateRealm } from '../test/review/generate-realm.js'
-import { cpuRun, medianOfRuns, type CpuRun } from './measure.js'
+import { cpuRun, median, medianOfRuns, type CpuRun } from './measure.js'
 import type { BenchResult, Measurement, Scenario } from './types.js'
 
 const SHAPE = { groups: 50, namespaces: 200, workspaces: 100 }
@@ -67,7 +67,6 @@ async function resolveAll(realms: Realms) {
 type Kind = 'report' | 'diff'
 
 const seconds = (ns: number) => `${(ns / 1e9).toFixed(2)} s`
-const median = (values: readonly number[]) => medianOfRuns(values).medianNs
 const min = (values: readonly number[]) => Math.min(...values)
 
 export const run: Scenario = async ({ quick }) => {

@@ -21,7 +21,7 @@ import { createMongoAbility, subject } from '@casl/ability'
 import { newEnforcer, newModelFromString } from 'casbin'
 import type { EffectiveRole, Principal } from '../src/index.js'
 import { workspaceApiPolicy } from '../src/workspaces/index.js'
-import { acrossProcesses, measure, median } from './measure.js'
+import { acrossProcesses, acrossSamples, measure, ratioAcross } from './measure.js'
 import type { BenchResult, Measurement, Scenario } from './types.js'
 
 const CASBIN_MODEL = `
@@ -164,17 +164,11 @@ export const run: Scenario = async ({ quick }) => {
   for (const n of SIZES) {
     const perProcess = runs.map((r) => r[n]!)
     // Every task's figure is the median over processes; its spread is the range over processes (in %).
-    const m: Record<string, Measurement> = {}
-    for (const name of Object.keys(perProcess[0]!)) {
-      const medians = perProcess.map((p) => p[name]!.medianNs)
-      const mid = median(medians)
-      m[name] = { medianNs: mid, spreadPct: mid > 0 ? ((Math.max(...medians) - Math.min(...medians)) / mid) * 100 : 0, samples: perProcess.reduce((a, p) => a + p[name]!.samples, 0) }
-    }
+    const m = acrossSamples(perProcess)
     // A target's verdict: the median of the per-process ratios (ours and the peer measured in the same process).
-    const ratios = (ours: string, other: string) => perProcess.map((p) => p[ours]!.medianNs / p[other]!.medianNs)
-    const verdict = (rs: number[], unit: string) => {
-      const mid = median(rs)
-      return { mid, text: `${mid.toFixed(2)}× ${unit} (${rs.length === 1 ? 'one process' : `median of ${rs.length} processes: ${rs.map((r) => r.toFixed(2)).join(', ')}`})` }
+    const verdict = (kind: string, peer: string, unit: string) => {
+      const r = ratioAcross(perProcess, `ours ${kind}`, `${peer} ${kind}`)
+      return { mid: r.mid, text: `${r.mid.toFixed(2)}× ${unit} (${r.list})` }
     }
     for (const kind of ['allow', 'deny'] as const) {
       const ours = m[`ours ${kind}`]!
@@ -196,10 +190,10 @@ export const run: Scenario = async ({ quick }) => {
           notes: note,
         }
         if (name === 'bare') {
-          const v = verdict(ratios(`ours ${kind}`, `bare ${kind}`), 'bare')
+          const v = verdict(kind, 'bare', 'bare')
           Object.assign(row, { target: 'ours ≤ 1.5× bare lookup', met: v.mid <= 1.5, measured: v.text })
         } else if (name === 'caslIndexed') {
-          const v = verdict(ratios(`ours ${kind}`, `caslIndexed ${kind}`), "CASL's time")
+          const v = verdict(kind, 'caslIndexed', "CASL's time")
           Object.assign(row, { target: 'ours faster than indexed CASL', met: v.mid < 1, measured: v.text })
         }
         results.push(row)
