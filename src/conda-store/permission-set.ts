@@ -208,6 +208,14 @@ interface NamespaceMatch {
   readonly specific: readonly Compiled[]
   /** `specific` with a literal name part, by name. */
   readonly specificByName: ReadonlyMap<string, readonly Compiled[]>
+  /**
+   * The keys of `specificByName`, summarised as three bit sets ({@link nameHint}): a name missing from any
+   * of them is no key, so most names are turned away without hashing them (a name sliced from an environment
+   * string has no hash yet; computing it was most of `explainEnvironments`' extra cost over filtering).
+   */
+  readonly byNameLengths: number
+  readonly byNameFirsts: number
+  readonly byNameLasts: number
   /** `specific` with a wildcard name part. */
   readonly specificWild: readonly Compiled[]
   /** Default mode: metacharacter bindings whose namespace part matches literally (checked against upstream too). */
@@ -219,7 +227,7 @@ interface Evaluation {
   readonly matched: readonly Compiled[]
 }
 
-const EMPTY_MATCH: NamespaceMatch = { all: [], anyName: [], anyNameMask: 0, specific: [], specificByName: new Map(), specificWild: [], complex: [] }
+const EMPTY_MATCH: NamespaceMatch = { all: [], anyName: [], anyNameMask: 0, specific: [], specificByName: new Map(), byNameLengths: 0, byNameFirsts: 0, byNameLasts: 0, specificWild: [], complex: [] }
 const NO_MATCH: Evaluation = { mask: 0, matched: [] }
 
 function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]): NamespaceMatch {
@@ -228,6 +236,9 @@ function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]
   const specificWild: Compiled[] = []
   const specificByName = new Map<string, Compiled[]>()
   let anyNameMask = 0
+  let byNameLengths = 0
+  let byNameFirsts = 0
+  let byNameLasts = 0
   for (const c of found) {
     if (c.arn.nm.allStar) {
       anyName.push(c)
@@ -237,12 +248,35 @@ function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]
     specific.push(c)
     if (c.arn.nm.pieces.length > 1) specificWild.push(c)
     else {
-      const list = specificByName.get(c.arn.name)
+      const name = c.arn.name
+      const list = specificByName.get(name)
       if (list) list.push(c)
-      else specificByName.set(c.arn.name, [c])
+      else specificByName.set(name, [c])
+      byNameLengths |= nameHint(name, HINT_LENGTH)
+      byNameFirsts |= nameHint(name, HINT_FIRST)
+      byNameLasts |= nameHint(name, HINT_LAST)
     }
   }
-  return { all: found, anyName, anyNameMask, specific, specificByName, specificWild, complex }
+  return { all: found, anyName, anyNameMask, specific, specificByName, byNameLengths, byNameFirsts, byNameLasts, specificWild, complex }
+}
+
+const HINT_LENGTH = 0
+const HINT_FIRST = 1
+const HINT_LAST = 2
+
+/**
+ * One bit of a name (of 32): for its length, its first or its last UTF-16 unit, each modulo 32. Equal
+ * names have equal bits, so a name whose bit is absent from a set built over some keys is none of them.
+ */
+function nameHint(name: string, which: number): number {
+  const n = name.length
+  const v = which === HINT_LENGTH ? n : n === 0 ? 0 : name.charCodeAt(which === HINT_FIRST ? 0 : n - 1)
+  return 1 << (v & 31)
+}
+
+/** Whether `name` may be a key of `m.specificByName` (false: it is not; true: look it up). */
+function mayBeSpecificName(m: NamespaceMatch, name: string): boolean {
+  return (m.byNameLengths & nameHint(name, HINT_LENGTH)) !== 0 && (m.byNameFirsts & nameHint(name, HINT_FIRST)) !== 0 && (m.byNameLasts & nameHint(name, HINT_LAST)) !== 0
 }
 const READ_BIT = permissionBit('environment::read')!
 const DAY_MS = 86_400_000
@@ -260,6 +294,11 @@ const READ_DATA = Object.freeze({ permissions: Object.freeze(['environment::read
 
 /** What a permission set knows about one namespace, computed once (the set is immutable). */
 interface NamespaceEntry {
+  /**
+   * The namespace, the string the cache is keyed by: `explainEnvironments` gives its entries this one, so
+   * the namespace sliced from each environment string dies young instead of being kept per entry.
+   */
+  readonly namespace: string
   /** The bindings matching the namespace; undefined when it has a character no ARN can match. */
   readonly match: NamespaceMatch | undefined
   /** READ_NEVER, READ_ALWAYS or READ_BY_NAME. */
@@ -321,15 +360,16 @@ interface ExplainedRead {
 /**
  * An environment `explainEnvironments` kept, whose `decision` is made when first read and then kept:
  * `serve` and the CLI read only the names and the granting bindings, so a listing allocates one object
- * per kept environment. JSON (`toJSON`) has the fields of an eager access in the same order:
- * `environment, namespace, name, bindings, decision`.
+ * per kept environment (and its name). JSON (`toJSON`) has the fields of an eager access in the same
+ * order: `environment, namespace, name, bindings, decision`. Each subclass keeps one private slot, what the
+ * decision is made from until it is read and then the decision: at 100,000 environments the entries of a
+ * listing outlive a scavenge, so every field is copied (and promoted) once per kept environment.
  */
 abstract class LazyReadAccess<T> implements EnvironmentAccess<T> {
   readonly environment: T
   readonly namespace: string
   readonly name: string
   readonly bindings: readonly MergedBinding[]
-  #decision: CondaStoreDecision | undefined
 
   constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[]) {
     this.environment = environment
@@ -338,11 +378,7 @@ abstract class LazyReadAccess<T> implements EnvironmentAccess<T> {
     this.bindings = bindings
   }
 
-  protected abstract makeDecision(): CondaStoreDecision
-
-  get decision(): CondaStoreDecision {
-    return (this.#decision ??= this.makeDecision())
-  }
+  abstract get decision(): CondaStoreDecision
 
   toJSON(): EnvironmentAccess<T> {
     return { environment: this.environment, namespace: this.namespace, name: this.name, bindings: this.bindings, decision: this.decision }
@@ -351,15 +387,18 @@ abstract class LazyReadAccess<T> implements EnvironmentAccess<T> {
 
 /** Kept on its namespace's verdict alone (a string `ns/name`): the decision from the namespace's shared chain ({@link NamespaceReadDecision}). */
 class NamespaceReadAccess<T> extends LazyReadAccess<T> {
-  readonly #explained: ExplainedRead
+  /** The namespace's shared chain until the decision is read, then the decision. */
+  #lazy: ExplainedRead | NamespaceReadDecision
 
   constructor(environment: T, namespace: string, name: string, explained: ExplainedRead) {
     super(environment, namespace, name, explained.bindings)
-    this.#explained = explained
+    this.#lazy = explained
   }
 
-  protected makeDecision(): CondaStoreDecision {
-    return new NamespaceReadDecision(this.#explained, this.environment as string)
+  get decision(): CondaStoreDecision {
+    const lazy = this.#lazy
+    if (lazy instanceof NamespaceReadDecision) return lazy
+    return (this.#lazy = new NamespaceReadDecision(lazy, this.environment as string))
   }
 }
 
@@ -369,15 +408,18 @@ class NamespaceReadAccess<T> extends LazyReadAccess<T> {
  * so it is the same decision).
  */
 class ExplainedReadAccess<T> extends LazyReadAccess<T> {
-  readonly #permissions: CondaStorePermissions
+  /** The permission set until the decision is read, then the decision. */
+  #lazy: CondaStorePermissions | CondaStoreDecision
 
   constructor(environment: T, namespace: string, name: string, bindings: readonly MergedBinding[], permissions: CondaStorePermissions) {
     super(environment, namespace, name, bindings)
-    this.#permissions = permissions
+    this.#lazy = permissions
   }
 
-  protected makeDecision(): CondaStoreDecision {
-    return this.#permissions.explain('environment::read', `${this.namespace}/${this.name}`)
+  get decision(): CondaStoreDecision {
+    const lazy = this.#lazy
+    if (!(lazy instanceof CondaStorePermissions)) return lazy
+    return (this.#lazy = lazy.explain('environment::read', `${this.namespace}/${this.name}`))
   }
 }
 
@@ -625,7 +667,7 @@ export class CondaStorePermissions {
     if (entry === undefined) {
       const match = allAllowed(ns) ? this.#matchNamespace(ns) : undefined
       // Every field from the start: one object shape for every entry (fields added later made `entry.read` polymorphic).
-      entry = { match, read: this.#readVerdict(match), explained: undefined, anyNameRead: undefined, byNameRead: undefined }
+      entry = { namespace: ns, match, read: this.#readVerdict(match), explained: undefined, anyNameRead: undefined, byNameRead: undefined }
       if (this.#namespaces.size >= NAMESPACE_CACHE_MAX) this.#namespaces.clear()
       this.#namespaces.set(ns, entry)
     }
@@ -738,8 +780,8 @@ export class CondaStorePermissions {
     const every = this.#everyNamespace
     let mask = 0
     // An empty map is not asked: hashing a name that was just sliced is most of a lookup's cost.
-    if (every.specificByName.size > 0) for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
-    if (m.specificByName.size > 0) for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    if (every.specificByName.size > 0 && mayBeSpecificName(every, name)) for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
+    if (m.specificByName.size > 0 && mayBeSpecificName(m, name)) for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
     for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
     for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
     for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
@@ -1054,7 +1096,7 @@ export class CondaStorePermissions {
           const entry = this.#entry(ns)
           if (entry.read === READ_NEVER) continue
           if (entry.read === READ_ALWAYS) {
-            if (allAllowed(env, false, slash + 1)) keep(env, ns, undefined, NONE, entry)
+            if (allAllowed(env, false, slash + 1)) keep(env, entry.namespace, undefined, NONE, entry)
             continue
           }
           // READ_BY_NAME: the same evaluation `can` makes (its mask), from the entry just looked up; with
@@ -1062,8 +1104,8 @@ export class CondaStorePermissions {
           if (collect !== undefined) {
             if (collect.length !== 0) collect.length = 0 // (setting an array's length is a runtime call even when it is 0)
             const mask = this.#maskIn(entry.match, env, slash, collect)
-            if (mask > 0 && (mask & READ_BIT) !== 0) keep(env, ns, undefined, collect, entry)
-          } else if (this.#readsByName(entry, env, slash)) keep(env, ns, undefined, NONE, entry)
+            if (mask > 0 && (mask & READ_BIT) !== 0) keep(env, entry.namespace, undefined, collect, entry)
+          } else if (this.#readsByName(entry, env, slash)) keep(env, entry.namespace, undefined, NONE, entry)
           continue
         }
         ns = slash < 0 ? env : env.slice(0, slash)
