@@ -3,13 +3,14 @@
  * request bodies into registry calls and registry answers into the CLI's JSON; every decision is the
  * registry's (`keycloak-permissions/components`).
  */
+import { LRUCache } from 'lru-cache'
 import { readTextFile } from '../core/read-text-file.js'
 import * as z from 'zod'
 import type { Decision } from '../core/decision.js'
 import { deny } from '../core/decision.js'
 import { diagnostic, type Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, TokenRejectedError } from '../core/errors.js'
-import type { EffectiveRole, Principal, RoleRef } from '../core/principal.js'
+import { principalValueParts, samePrincipalValue, type EffectiveRole, type Principal, type PrincipalValueParts, type RoleRef } from '../core/principal.js'
 import type { CondaStorePermissions, EnvironmentLike } from '../conda-store/permission-set.js'
 import type { MergedBinding } from '../conda-store/bindings.js'
 import { parseEnvironmentPage } from '../conda-store/listing.js'
@@ -90,7 +91,30 @@ export interface EngineOptions {
   /** The registry settings (JupyterHub version, custom scopes, custom components, …). */
   readonly settings?: RegistrySettings
   readonly environments?: EnvironmentSourceSpec
+  /**
+   * Keep the bytes of {@link Engine.environmentsBody} and {@link Engine.checkBody} per question and
+   * principal value (`serve` turns it on; a one-shot command asks each question once).
+   */
+  readonly keepAnswers?: boolean
 }
+
+/** The JSON bytes of an answer, as `serve` sends it. */
+export function jsonBytes(answer: unknown): Buffer {
+  return Buffer.from(JSON.stringify(answer))
+}
+
+/** A body kept for one question and the principal value it was computed for (see `Engine.#keptBody`). */
+interface KeptBody {
+  readonly parts: PrincipalValueParts
+  readonly list: readonly EnvironmentLike[] | undefined
+  readonly body: Buffer
+}
+/** Bodies kept by an engine with `keepAnswers`: at most this many questions … */
+const KEPT_BODIES_MAX = 4_096
+/** … and this many bytes (bodies and keys). */
+const KEPT_BODY_BYTES_MAX = 32 * 1024 * 1024
+/** Longer questions (a check body's canonical form) are answered but not kept. */
+const KEPT_QUESTION_MAX = 2_048
 
 /** The registry request of a CLI / HTTP check (a collaboration check is the registry's own call, not a component check). */
 export function registryCheck(request: Exclude<CheckRequest, { collaboration: unknown }>): RegistryCheck {
@@ -112,11 +136,16 @@ export class Engine {
   readonly registry: ComponentRegistry
   #environmentList: Promise<EnvironmentLike[]> | undefined
   #environmentListAt = 0
+  readonly #keptBodies: LRUCache<string, KeptBody> | undefined
 
   constructor(options: EngineOptions) {
     this.#source = options.source
     this.#environments = options.environments
     this.registry = registryFor(options.source, options.settings ?? {})
+    this.#keptBodies =
+      options.keepAnswers === true
+        ? new LRUCache<string, KeptBody>({ max: KEPT_BODIES_MAX, maxSize: KEPT_BODY_BYTES_MAX, sizeCalculation: (kept, key) => kept.body.length + key.length * 2 })
+        : undefined
   }
 
   /** The source the engine answers from. */
@@ -167,6 +196,23 @@ export class Engine {
     const principal = await this.principal(user)
     const visibility = options.listed ? 'listed' : 'readable'
     const list = this.#environments === undefined ? undefined : await this.#loadEnvironments()
+    return this.#environmentsAnswer(principal, list, visibility)
+  }
+
+  /**
+   * The bytes `serve` sends for `GET /v1/users/{user}/environments`: {@link Engine.environmentsJson}'s
+   * answer as JSON. With `keepAnswers`, kept for the principal value and environment list it was
+   * computed from: an unchanged user (the very same frozen parts from the source) asking again gets
+   * the same bytes without deciding again; a changed user or a refreshed list gets a new answer.
+   */
+  async environmentsBody(user: string, options: { listed?: boolean } = {}): Promise<Buffer> {
+    const principal = await this.principal(user)
+    const visibility = options.listed ? 'listed' : 'readable'
+    const list = this.#environments === undefined ? undefined : await this.#loadEnvironments()
+    return this.#keptBody(`envs\u0000${visibility}`, principal, list, async () => this.#environmentsAnswer(principal, list, visibility))
+  }
+
+  #environmentsAnswer(principal: Principal, list: EnvironmentLike[] | undefined, visibility: 'readable' | 'listed') {
     const answer = this.registry.environments(principal, list, { visibility })
     const disabled = answer.disabled ? { disabled: true } : {}
     const diagnostics = diagnosticsOf(this.registry, principal, answer.permissions.diagnostics)
@@ -212,30 +258,65 @@ export class Engine {
 
   /** `POST /v1/check`: validates the body, then {@link Engine.check}. */
   async checkJson(body: unknown) {
-    const parsed = checkSchema().safeParse(body)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!
-      throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component | collaboration })`)
+    const request = checkRequestOf(body)
+    if ('token' in request) return this.#tokenCheckJson(request.token, request.kind)
+    const { decision, chain, chains } = await this.check(request)
+    return decisionJson(decision, chain, chains)
+  }
+
+  /**
+   * The bytes `serve` sends for `POST /v1/check`: {@link Engine.checkJson}'s answer as JSON. With
+   * `keepAnswers`, a route or conda-store check by username is kept for the request and the principal
+   * value it was decided for (those decisions read the principal alone). Token checks verify the
+   * token every time; JupyterHub, collaboration and custom-component checks may read more than the
+   * principal (other users' groups, code) and are decided every time.
+   */
+  async checkBody(body: unknown): Promise<Buffer> {
+    const request = checkRequestOf(body)
+    if ('token' in request) return jsonBytes(await this.#tokenCheckJson(request.token, request.kind))
+    if (!('route' in request || 'condaStore' in request)) {
+      const { decision, chain, chains } = await this.check(request)
+      return jsonBytes(decisionJson(decision, chain, chains))
     }
-    const { user, token, ...kind } = parsed.data as { user?: string; token?: string }
-    if ((user === undefined) === (token === undefined)) {
-      throw new InvalidInputError('check request', '', 'give exactly one of user (a username) or token (a bearer access token)')
-    }
-    if (token !== undefined) {
-      const tokens = this.#source.tokens
-      if (!tokens) throw new InvalidInputError('check request', 'token', 'token checks need a live Keycloak and the audience to require (serve --keycloak URL … --token-audience CLIENT)')
-      let principal: Principal
-      try {
-        principal = await tokens.resolve(token)
-      } catch (err) {
-        // A rejected token is a denial with its reason, like the middleware's 401.
-        if (err instanceof TokenRejectedError) return decisionJson(deny(err.reason, [{ kind: 'token', label: err.detail }]), `token rejected (${err.reason})`)
-        throw err
-      }
-      const { decision, chain, chains } = await this.check({ ...kind, user: principal.username } as CheckRequest, principal)
+    const principal = await this.principal(request.user)
+    return this.#keptBody(`check\u0000${JSON.stringify(request)}`, principal, undefined, async () => {
+      const { decision, chain, chains } = await this.check(request, principal)
       return decisionJson(decision, chain, chains)
+    })
+  }
+
+  /**
+   * The body of `answer()` for one question about `principal`: kept (with `keepAnswers`) while the
+   * principal's value — every part but its origin, each frozen and compared by identity — and the
+   * environment list stay the same objects. Sources share a user's frozen parts between resolutions
+   * until the user changes, so a kept body is exactly the bytes a new decision would give. A principal
+   * with a part that is not frozen is decided every time.
+   */
+  async #keptBody(question: string, principal: Principal, list: readonly EnvironmentLike[] | undefined, answer: () => Promise<unknown>): Promise<Buffer> {
+    const kept = this.#keptBodies
+    const parts = kept === undefined ? undefined : principalValueParts(principal)
+    const key = parts === undefined || question.length > KEPT_QUESTION_MAX ? undefined : `${question}\u0000${parts.realm}\u0000${parts.username}`
+    if (key === undefined) return jsonBytes(await answer())
+    const found = kept!.get(key)
+    if (found !== undefined && found.list === list && samePrincipalValue(found.parts, parts!)) return found.body
+    const body = jsonBytes(await answer())
+    kept!.set(key, { parts: parts!, list, body })
+    return body
+  }
+
+  /** A check by bearer token: verified every time; a rejected token is a denial with its reason. */
+  async #tokenCheckJson(token: string, kind: object) {
+    const tokens = this.#source.tokens
+    if (!tokens) throw new InvalidInputError('check request', 'token', 'token checks need a live Keycloak and the audience to require (serve --keycloak URL … --token-audience CLIENT)')
+    let principal: Principal
+    try {
+      principal = await tokens.resolve(token)
+    } catch (err) {
+      // A rejected token is a denial with its reason, like the middleware's 401.
+      if (err instanceof TokenRejectedError) return decisionJson(deny(err.reason, [{ kind: 'token', label: err.detail }]), `token rejected (${err.reason})`)
+      throw err
     }
-    const { decision, chain, chains } = await this.check(parsed.data as CheckRequest)
+    const { decision, chain, chains } = await this.check({ ...kind, user: principal.username } as CheckRequest, principal)
     return decisionJson(decision, chain, chains)
   }
 
@@ -279,6 +360,20 @@ export class Engine {
     })
     return pending
   }
+}
+
+/** A validated check body: by username, or by bearer token with the check kind. */
+function checkRequestOf(body: unknown): CheckRequest | { readonly token: string; readonly kind: object } {
+  const parsed = checkSchema().safeParse(body)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new InvalidInputError('check request', issue.path.join('.'), `${issue.message} (expected { user, route | condaStore | jupyterhub | component | collaboration })`)
+  }
+  const { user, token, ...kind } = parsed.data as { user?: string; token?: string }
+  if ((user === undefined) === (token === undefined)) {
+    throw new InvalidInputError('check request', '', 'give exactly one of user (a username) or token (a bearer access token)')
+  }
+  return token !== undefined ? { token, kind } : (parsed.data as CheckRequest)
 }
 
 /** Reads a saved conda-store `GET /api/v1/environment/` page (`--environments FILE`). */

@@ -69,12 +69,16 @@ async function openEngine(settings: CommandSettings, environments?: EnvironmentS
 }
 
 /** {@link openEngine}, also handing back the source (`serve` verifies forward-auth tokens with it). */
-async function openEngineWithSource(settings: CommandSettings, environments?: EnvironmentSourceSpec): Promise<{ engine: Engine; source: CliSource }> {
+async function openEngineWithSource(
+  settings: CommandSettings,
+  environments?: EnvironmentSourceSpec,
+  options: { keepAnswers?: boolean } = {},
+): Promise<{ engine: Engine; source: CliSource }> {
   // Settings were read first: a bad configuration or definitions file fails before any connection is opened.
   const source = await openSource(settings.config)
   let engine: Engine
   try {
-    engine = new Engine({ source, settings: settings.registry, ...(environments ? { environments } : {}) })
+    engine = new Engine({ source, settings: settings.registry, ...(environments ? { environments } : {}), ...options })
   } catch (err) {
     await source.close?.()
     throw err
@@ -314,7 +318,8 @@ export function buildProgram(only?: (typeof COMMANDS)[number]): Command {
     const serve = settings.config.serve!
     const listen = serveSettings({ ...flags, port: String(serve.port), host: serve.host! }, process.env)
     const spec = environmentSpec(flags)
-    const { engine, source } = await openEngineWithSource(settings, spec)
+    // A server is asked the same questions again: it keeps answers per principal value (Engine keepAnswers).
+    const { engine, source } = await openEngineWithSource(settings, spec, { keepAnswers: true })
     await runServe(listen, engine, source)
   })
 

@@ -21,7 +21,7 @@ import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError, Sourc
 import { stacPolicy, workspaceApiPolicy } from '../workspaces/presets.js'
 import type { Authenticator } from '../workspaces/http.js'
 import type { RoutePolicy } from '../workspaces/types.js'
-import type { Engine } from './engine.js'
+import { jsonBytes, type Engine } from './engine.js'
 import { createForwardAuth, FORWARD_AUTH_PREFIX, forwardedRequest } from './forward-auth.js'
 import { duplicateHeaderFinder, HttpRequestError, jsonMediaTypeProblem, serveRouter, type ServeRoute } from './serve-http.js'
 
@@ -29,8 +29,11 @@ import { duplicateHeaderFinder, HttpRequestError, jsonMediaTypeProblem, serveRou
  * What the server asks of the engine (an `Engine`; tests substitute their own). `staticAnswers`:
  * `true` when every answer is a function of the request alone for the life of the server (a realm
  * export and, if any, an environment file: nothing they read changes), so `serve` may keep answers.
+ * `environmentsBody` / `checkBody`, when present, give the bytes of the `…Json` answers (an `Engine`
+ * with `keepAnswers` keeps them per principal value); otherwise the server serialises the answer.
  */
-export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'> & { readonly staticAnswers?: boolean }
+export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'> &
+  Partial<Pick<Engine, 'environmentsBody' | 'checkBody'>> & { readonly staticAnswers?: boolean }
 
 /** Connection and request limits; every field has a default (see {@link DEFAULT_LIMITS}). */
 export interface ServeLimits {
@@ -313,14 +316,17 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
     engine.staticAnswers === true ? new LRUCache<string, Buffer>({ max: ANSWER_CACHE_ENTRIES, maxSize: ANSWER_CACHE_BYTES, sizeCalculation: (body, key) => body.length + key.length * 2 }) : undefined
   const environmentsKey = (route: ServeRoute, user: string): string | undefined =>
     answers !== undefined && user.length <= MAX_CACHED_KEY ? `envs\u0000${route.listed}\u0000${user}` : undefined
-  const respond = async (res: ServerResponse, id: string, key: string | undefined, compute: () => Promise<unknown>): Promise<void> => {
+  const respond = async (res: ServerResponse, id: string, key: string | undefined, compute: () => Promise<Buffer>): Promise<void> => {
     let body = key === undefined ? undefined : answers!.get(key)
     if (body === undefined) {
-      body = Buffer.from(JSON.stringify(await compute()))
+      body = await compute()
       if (key !== undefined) answers!.set(key, body)
     }
     sendBytes(res, id, body)
   }
+  const environmentsBody = async (user: string, listed: boolean): Promise<Buffer> =>
+    engine.environmentsBody !== undefined ? engine.environmentsBody(user, { listed }) : jsonBytes(await engine.environmentsJson(user, { listed }))
+  const checkBody = async (body: unknown): Promise<Buffer> => (engine.checkBody !== undefined ? engine.checkBody(body) : jsonBytes(await engine.checkJson(body)))
 
   // Everything but a kept answer to a GET: each refusal, every endpoint, in the order the checks run.
   const answer = async (req: IncomingMessage, res: ServerResponse, id: string, target: string): Promise<void> => {
@@ -358,14 +364,14 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
         if (user === undefined) throw new HttpRequestError(400, 'INVALID_PATH', 'the user segment is not valid percent-encoded UTF-8')
         if (userPath.leaf === 'principal') return send(res, id, 200, await engine.resolveJson(user))
         if (userPath.leaf === 'environments') {
-          return await respond(res, id, environmentsKey(routed, user), () => engine.environmentsJson(user, { listed: routed.listed }))
+          return await respond(res, id, environmentsKey(routed, user), () => environmentsBody(user, routed.listed))
         }
       }
       if (routed.pathname === '/v1/check') {
         if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
         const text = await readBody(req, limits.maxBodyBytes)
         // The whole body is the question: the same bytes get the same answer from a static source.
-        return await respond(res, id, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => engine.checkJson(parseJson(text)))
+        return await respond(res, id, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => checkBody(parseJson(text)))
       }
       throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${routed.pathname}`)
     } catch (err) {

@@ -271,3 +271,66 @@ function sortAttributes(attributes: RoleAttributes): Record<string, string[]> {
   for (const key of Object.keys(attributes).sort()) out[key] = [...attributes[key]!]
   return out
 }
+
+/**
+ * Everything a principal's answers derive from: all of it but `origin` (when and how it was
+ * resolved). Internal: the derived-result caches of the components and the CLI compare these by
+ * identity.
+ */
+export interface PrincipalValueParts {
+  readonly realm: string
+  readonly userId: string | undefined
+  readonly username: string
+  readonly enabled: boolean | undefined
+  readonly groups: Principal['groups']
+  readonly realmRoles: Principal['realmRoles']
+  readonly clientRoles: Principal['clientRoles']
+  readonly complete: Principal['complete']
+  readonly token: Principal['token']
+  readonly diagnostics: Principal['diagnostics']
+}
+
+/**
+ * The principal's value parts when every object among them is frozen, else undefined. Sources hand out
+ * a new principal object per call but share a user's frozen parts between them, so two principals with
+ * the {@link samePrincipalValue same parts} derive the same results: a cache of derived results may
+ * answer for a principal only through this check (a part that is not frozen could change under it).
+ * Internal (not exported from the package).
+ *
+ * @example
+ * ```ts
+ * const parts = principalValueParts(principal)
+ * if (parts !== undefined && kept !== undefined && samePrincipalValue(kept.parts, parts)) return kept.value
+ * ```
+ */
+export function principalValueParts(principal: Principal): PrincipalValueParts | undefined {
+  const { realm, userId, username, enabled, groups, realmRoles, clientRoles, complete, token, diagnostics } = principal
+  if (!Object.isFrozen(groups) || !Object.isFrozen(realmRoles) || !Object.isFrozen(clientRoles) || !Object.isFrozen(complete) || !Object.isFrozen(diagnostics)) return undefined
+  if (token !== undefined && !Object.isFrozen(token)) return undefined
+  for (const roles of Object.values(clientRoles)) if (!Object.isFrozen(roles)) return undefined
+  return { realm, userId, username, enabled, groups, realmRoles, clientRoles, complete, token, diagnostics }
+}
+
+/**
+ * Whether two principals' value parts are the same values: each part the very same object (or equal
+ * primitive). Internal.
+ *
+ * @example
+ * ```ts
+ * samePrincipalValue(principalValueParts(a)!, principalValueParts(b)!) // true for two resolutions of one unchanged user
+ * ```
+ */
+export function samePrincipalValue(a: PrincipalValueParts, b: PrincipalValueParts): boolean {
+  return (
+    a.username === b.username &&
+    a.realm === b.realm &&
+    a.userId === b.userId &&
+    a.enabled === b.enabled &&
+    a.clientRoles === b.clientRoles &&
+    a.realmRoles === b.realmRoles &&
+    a.groups === b.groups &&
+    a.complete === b.complete &&
+    a.token === b.token &&
+    a.diagnostics === b.diagnostics
+  )
+}

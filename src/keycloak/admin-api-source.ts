@@ -713,7 +713,8 @@ export class AdminApiSource implements RoleSource, RoleCatalogue {
       clientRoles,
       complete: this.#complete,
       origin: { kind: 'admin-api', resolvedAt: this.#clock.now(), cached: false, stale: false },
-      diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : diagnostics,
+      // Frozen like every other part: caches of derived answers compare a principal's parts by identity.
+      diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : Object.freeze(diagnostics),
     }
   }
 

@@ -452,7 +452,8 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, o
     complete: completeness(groups.complete, hasRoleClaims, attributesComplete),
     origin,
     token,
-    diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : diagnostics,
+    // Frozen like every other part: caches of derived answers compare a principal's parts by identity.
+    diagnostics: diagnostics.length === 0 ? NO_DIAGNOSTICS : Object.freeze(diagnostics),
   }
 }
 

@@ -1,0 +1,245 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Principal } from '../../src/core/principal.js'
+import { Engine, jsonBytes } from '../../src/cli/engine.js'
+import { createDecisionServer } from '../../src/cli/serve.js'
+import { openSource, type CliSource } from '../../src/cli/sources.js'
+import { RealmExportSource } from '../../src/keycloak/index.js'
+import { startFakeCondaStore } from '../conda-store/fake-conda-store.js'
+import { generateEnvironments, generateRealm } from '../review/generate-realm.js'
+import { tempFile } from './helpers.js'
+import { listen } from './serve-raw.js'
+
+// An engine with `keepAnswers` (what `serve` builds) keeps the bytes of an answer per question and
+// principal value: these tests hold it to the answer computed afresh, for every user, and check that
+// every part of the principal, the environment list and the whole question take part in the identity.
+
+const realm = new RealmExportSource(generateRealm({ users: 60, groups: 12, namespaces: 15, workspaces: 6, seed: 11 }))
+const page = generateEnvironments(15, 2)
+const file = tempFile('kept-environments.json', JSON.stringify(page))
+
+/** A source that hands out whatever principal the test sets (`current`), for any username. */
+function switchable(first: Principal) {
+  let current = first
+  const source: CliSource = { description: 'switchable', source: { resolve: async () => current } as never }
+  return { source, set: (p: Principal) => void (current = p) }
+}
+
+/** A new principal object for the same user with the same parts (what a source's cache hit hands out). */
+const again = (p: Principal): Principal => ({ ...p, origin: { ...p.origin, resolvedAt: p.origin.resolvedAt + 1 } })
+
+const running: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  vi.useRealTimers()
+  for (const r of running.splice(0)) await r.close()
+})
+
+describe('Engine with keepAnswers: environment answers', () => {
+  it('gives every user the bytes of the answer computed afresh, both visibilities, with and without a list; the repeat is the kept body', async () => {
+    for (const environments of [{ file }, undefined]) {
+      const source: CliSource = { description: 'generated', source: realm, realmExport: realm }
+      const keeping = new Engine({ source, keepAnswers: true, ...(environments ? { environments } : {}) })
+      const fresh = new Engine({ source, ...(environments ? { environments } : {}) })
+      for (const user of realm.usernames()) {
+        for (const listed of [false, true]) {
+          const first = await keeping.environmentsBody(user, { listed })
+          const expected = jsonBytes(await fresh.environmentsJson(user, { listed }))
+          expect(first.equals(expected), `${user} listed=${listed}`).toBe(true)
+          const second = await keeping.environmentsBody(user, { listed })
+          expect(second).toBe(first)
+        }
+      }
+    }
+  })
+
+  it('keeps nothing without keepAnswers (each call serialises again, the same bytes)', async () => {
+    const engine = new Engine({ source: { description: 'generated', source: realm, realmExport: realm }, environments: { file } })
+    const user = realm.usernames()[0]!
+    const a = await engine.environmentsBody(user)
+    const b = await engine.environmentsBody(user)
+    expect(b).not.toBe(a)
+    expect(b.equals(a)).toBe(true)
+  })
+
+  it('a user whose roles changed gets the new answer', async () => {
+    const [u1, u2] = realm.usernames().map((u) => realm.resolveSync(u)).filter((p, i, all) => i > 0 && jsonBytes(p.clientRoles).equals(jsonBytes(all[0]!.clientRoles)) === false).slice(0, 2)
+    const { source, set } = switchable(u1!)
+    const engine = new Engine({ source, keepAnswers: true, environments: { file } })
+    const fresh = new Engine({ source, environments: { file } })
+    const before = await engine.environmentsBody(u1!.username)
+    // The same username, now holding the other user's (frozen, shared) role and group parts.
+    const changed: Principal = { ...u1!, groups: u2!.groups, realmRoles: u2!.realmRoles, clientRoles: u2!.clientRoles }
+    set(changed)
+    const after = await engine.environmentsBody(u1!.username)
+    expect(after.equals(jsonBytes(await fresh.environmentsJson(u1!.username)))).toBe(true)
+    expect(after.equals(before)).toBe(false)
+  })
+
+  it('every part of the principal but its origin is part of the identity: an equal but distinct part is decided again', async () => {
+    const bob = realm.resolveSync(realm.usernames()[1]!)
+    const { source, set } = switchable(bob)
+    const engine = new Engine({ source, keepAnswers: true, environments: { file } })
+    const fresh = new Engine({ source, environments: { file } })
+    const kept = await engine.environmentsBody(bob.username)
+    set(again(bob))
+    expect(await engine.environmentsBody(bob.username)).toBe(kept)
+    const copies: Array<[string, Partial<Principal>]> = [
+      ['groups', { groups: Object.freeze([...bob.groups]) }],
+      ['realmRoles', { realmRoles: Object.freeze([...bob.realmRoles]) }],
+      ['clientRoles', { clientRoles: Object.freeze({ ...bob.clientRoles }) }],
+      ['complete', { complete: Object.freeze({ ...bob.complete }) }],
+      ['diagnostics', { diagnostics: Object.freeze([...bob.diagnostics]) }],
+      ['token', { token: Object.freeze({ claims: {} }) as never }],
+      ['userId', { userId: `${bob.userId ?? ''}-other` }],
+      ['realm', { realm: `${bob.realm}-other` }],
+      ['enabled', { enabled: false }],
+    ]
+    for (const [part, copy] of copies) {
+      // The original parts again (a new principal object): the kept body, asked twice.
+      set(again(bob))
+      const current = await engine.environmentsBody(bob.username)
+      expect(current.equals(kept), part).toBe(true)
+      expect(await engine.environmentsBody(bob.username), part).toBe(current)
+      set({ ...bob, ...copy })
+      const body = await engine.environmentsBody(bob.username)
+      expect(body, part).not.toBe(current)
+      expect(body.equals(jsonBytes(await fresh.environmentsJson(bob.username))), part).toBe(true)
+    }
+    // A disabled account's answer really differs (the `enabled` part decides it).
+    set({ ...bob, enabled: false })
+    expect((await engine.environmentsBody(bob.username)).equals(kept)).toBe(false)
+  })
+
+  it('a principal with a part that is not frozen is decided every time, and a change to it shows', async () => {
+    const bob = realm.resolveSync(realm.usernames()[1]!)
+    const clientRoles: Record<string, Principal['realmRoles']> = { ...bob.clientRoles }
+    const mutable = { ...bob, clientRoles } as Principal
+    const { source } = switchable(mutable)
+    const engine = new Engine({ source, keepAnswers: true, environments: { file } })
+    const a = await engine.environmentsBody(bob.username)
+    const b = await engine.environmentsBody(bob.username)
+    expect(b).not.toBe(a)
+    for (const client of Object.keys(clientRoles)) delete clientRoles[client]
+    const c = await engine.environmentsBody(bob.username)
+    expect(c.equals(a)).toBe(false)
+  })
+
+  it('a refreshed conda-store list is a new question: decided again', async () => {
+    const names = (page.data as Array<{ namespace: { name: string }; name: string }>).map((e) => `${e.namespace.name}/${e.name}`)
+    const store = await startFakeCondaStore({ environments: names, serviceToken: 't' })
+    running.push(store)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const engine = new Engine({ source: { description: 'generated', source: realm, realmExport: realm }, keepAnswers: true, environments: { url: store.url, token: 't' } })
+    const user = realm.usernames()[1]!
+    const first = await engine.environmentsBody(user)
+    expect(await engine.environmentsBody(user)).toBe(first)
+    const loads = store.requests.length
+    vi.setSystemTime(Date.now() + 61_000)
+    const refreshed = await engine.environmentsBody(user)
+    expect(store.requests.length).toBeGreaterThan(loads)
+    expect(refreshed).not.toBe(first)
+    expect(refreshed.equals(first)).toBe(true)
+  })
+})
+
+describe('Engine with keepAnswers: check answers', () => {
+  const bundled = async () => {
+    const source = await openSource({})
+    return { keeping: new Engine({ source, keepAnswers: true }), fresh: new Engine({ source }) }
+  }
+
+  it('route and conda-store checks by username: the bytes of checkJson, kept per request', async () => {
+    const { keeping, fresh } = await bundled()
+    const requests = [
+      { user: 'bob', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } },
+      { user: 'bob', route: { method: 'DELETE', path: '/workspaces/ws-alpha/files' } },
+      { user: 'alice', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } },
+      { user: 'bob', route: { method: 'GET', path: '/catalogue/collections/x', policy: 'stac' } },
+      { user: 'bob', condaStore: { permission: 'environment::read', resource: 'analyst/pandas' } },
+      { user: 'alice', condaStore: { permission: 'environment::delete', resource: 'analyst/pandas' } },
+    ]
+    const bodies = []
+    for (const request of requests) {
+      const body = await keeping.checkBody(request)
+      expect(body.equals(jsonBytes(await fresh.checkJson(request))), JSON.stringify(request)).toBe(true)
+      expect(await keeping.checkBody(structuredClone(request))).toBe(body)
+      bodies.push(body)
+    }
+    // Each request is its own question (no two share a kept body).
+    expect(new Set(bodies).size).toBe(requests.length)
+  })
+
+  it('checks that may read more than the principal are decided every time (JupyterHub, collaboration, custom components)', async () => {
+    const { keeping, fresh } = await bundled()
+    const requests = [
+      { user: 'bob', jupyterhub: { scope: 'access:servers', resource: { kind: 'server', value: 'alice/' } } },
+      { user: 'bob', collaboration: { server: 'alice/', action: 'read', resource: 'contents' } },
+    ]
+    for (const request of requests) {
+      const a = await keeping.checkBody(request)
+      expect(a.equals(jsonBytes(await fresh.checkJson(request))), JSON.stringify(request)).toBe(true)
+      expect(await keeping.checkBody(request)).not.toBe(a)
+    }
+  })
+
+  it('a question longer than the kept limit is answered, not kept', async () => {
+    const { keeping, fresh } = await bundled()
+    const request = { user: 'bob', route: { method: 'GET', path: `/workspaces/ws-alpha/${'x'.repeat(4_000)}` } }
+    const a = await keeping.checkBody(request)
+    expect(a.equals(jsonBytes(await fresh.checkJson(request)))).toBe(true)
+    expect(await keeping.checkBody(request)).not.toBe(a)
+  })
+
+  it('bad check bodies are the same usage errors as checkJson', async () => {
+    const { keeping } = await bundled()
+    for (const body of [{}, { user: 'bob' }, { user: 'bob', token: 't', route: { method: 'GET', path: '/' } }, { user: 'bob', route: { method: 'GET', path: '/', extra: 1 } }]) {
+      const viaJson = await keeping.checkJson(body).then(() => 'ok', (e: Error & { code?: string }) => `${e.code}: ${e.message}`)
+      const viaBody = await keeping.checkBody(body).then(() => 'ok', (e: Error & { code?: string }) => `${e.code}: ${e.message}`)
+      expect(viaBody).toBe(viaJson)
+      expect(viaBody).not.toBe('ok')
+    }
+  })
+})
+
+describe('serve: a source that is not static answers with the bytes of a static one', () => {
+  it('every bundled user and check kind, asked twice, over HTTP', async () => {
+    const source = await openSource({})
+    const environments = { file: 'examples/realm/example-environments.json' }
+    const staticEngine = new Engine({ source, environments })
+    const keeping = new Engine({ source, environments, keepAnswers: true })
+    const notStatic = {
+      description: keeping.description,
+      resolveJson: keeping.resolveJson.bind(keeping),
+      environmentsJson: keeping.environmentsJson.bind(keeping),
+      checkJson: keeping.checkJson.bind(keeping),
+      environmentsBody: keeping.environmentsBody.bind(keeping),
+      checkBody: keeping.checkBody.bind(keeping),
+      staticAnswers: false,
+    }
+    const servers = []
+    for (const engine of [staticEngine, notStatic]) {
+      const r = await listen(createDecisionServer({ engine, log: () => {} }))
+      running.push(r)
+      servers.push(`http://127.0.0.1:${r.port}`)
+    }
+    const ask = async (base: string, path: string, body?: unknown) => {
+      const res = await fetch(`${base}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return `${res.status} ${await res.text()}`
+    }
+    let compared = 0
+    for (const user of source.realmExport!.usernames()) {
+      const questions: Array<[string, unknown?]> = [
+        [`/v1/users/${user}/environments`],
+        [`/v1/users/${user}/environments?listed=true`],
+        ['/v1/check', { user, route: { method: 'GET', path: '/workspaces/ws-alpha/files' } }],
+        ['/v1/check', { user, condaStore: { permission: 'environment::read', resource: 'analyst/pandas' } }],
+        ['/v1/check', { user, jupyterhub: { scope: 'read:users' } }],
+      ]
+      for (const [path, body] of questions) {
+        const expected = await ask(servers[0]!, path, body)
+        for (let i = 0; i < 2; i++) expect(await ask(servers[1]!, path, body), `${user} ${path} ${JSON.stringify(body)}`).toBe(expected)
+        compared++
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(25)
+  })
+})
