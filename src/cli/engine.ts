@@ -419,16 +419,10 @@ function bindingChainsFor(permissions: CondaStorePermissions, principal: Princip
   const kept = keptBindingChains.get(permissions)
   if (kept !== undefined && kept.user === principal.username && kept.realmRoles === principal.realmRoles && kept.clientRoles === principal.clientRoles) return kept
   const chains = buildBindingChains(principal)
-  if (!rolePartsFrozen(principal)) return chains
+  if (principalValueParts(principal) === undefined) return chains
   const entry: KeptBindingChains = { user: principal.username, realmRoles: principal.realmRoles, clientRoles: principal.clientRoles, ofBinding: chains.ofBinding, ofBindings: chains.ofBindings }
   keptBindingChains.set(permissions, entry)
   return entry
-}
-
-function rolePartsFrozen(principal: Principal): boolean {
-  if (!Object.isFrozen(principal.realmRoles) || !Object.isFrozen(principal.clientRoles)) return false
-  for (const roles of Object.values(principal.clientRoles)) if (!Object.isFrozen(roles)) return false
-  return true
 }
 
 function buildBindingChains(principal: Principal): BindingChains {

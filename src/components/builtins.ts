@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache'
 import { allow, deny, type Decision, type TraceStep } from '../core/decision.js'
 import type { Diagnostic } from '../core/diagnostics.js'
 import { InvalidInputError, UnknownNameError } from '../core/errors.js'
-import { clientRolesOf, formatRole, type Principal, type RoleRef } from '../core/principal.js'
+import { clientRolesOf, formatRole, principalValueParts, samePrincipalValue, type Principal, type PrincipalValueParts, type RoleRef } from '../core/principal.js'
 // The conda-store modules themselves, not its index: the index also carries the REST client, which the
 // CLI loads only for a conda-store URL (its response schemas would otherwise be built at every start).
 import type { MergedBinding } from '../conda-store/bindings.js'
@@ -238,21 +238,21 @@ export function routePolicyFor(
  * Sources hand out a new principal object for the same user on every call (a realm export stamps
  * `origin.resolvedAt`, the Admin API source marks `origin.cached`), but share the user's frozen parts
  * between those objects. So a second, bounded cache is keyed on the user (realm and username) and holds
- * the parts a result was derived from — groups, realm roles, `clientRoles` and its role lists, the token
- * — by identity: it answers only for a principal with the very same frozen parts, which derive the same
+ * the principal value a result was derived from (`principalValueParts`: every part but the origin) by
+ * identity: it answers only for a principal with the very same frozen parts, which derive the same
  * result (the derivations read nothing else). Without it, each request rebuilt the conda-store
  * permission set and the JupyterHub view.
  */
 function derivedFrom<T>(derive: (principal: Principal) => T): (principal: Principal) => T {
   const byObject = new WeakMap<Principal, T>()
-  const byUser = new LRUCache<string, { readonly parts: DerivationParts; readonly value: T & {} }>({ max: DERIVED_PER_USER_MAX })
+  const byUser = new LRUCache<string, { readonly parts: PrincipalValueParts; readonly value: T & {} }>({ max: DERIVED_PER_USER_MAX })
   return (principal) => {
     let value = byObject.get(principal)
     if (value !== undefined) return value
-    const parts = frozenParts(principal)
+    const parts = principalValueParts(principal)
     const key = parts === undefined ? undefined : `${principal.realm}\u0000${principal.username}`
     const hit = key === undefined ? undefined : byUser.get(key)
-    if (hit !== undefined && sameParts(hit.parts, parts!)) {
+    if (hit !== undefined && samePrincipalValue(hit.parts, parts!)) {
       value = hit.value
     } else {
       value = derive(principal)
@@ -265,27 +265,6 @@ function derivedFrom<T>(derive: (principal: Principal) => T): (principal: Princi
 
 /** Users whose derived results are kept by parts, per component (most recently used first). */
 const DERIVED_PER_USER_MAX = 1_000
-
-/** What a component derivation reads from a principal besides its realm and username. */
-interface DerivationParts {
-  readonly groups: Principal['groups']
-  readonly realmRoles: Principal['realmRoles']
-  readonly clientRoles: Principal['clientRoles']
-  readonly token: Principal['token']
-}
-
-/** The principal's parts when every one of them is frozen (so it cannot change under a cached result). */
-function frozenParts(principal: Principal): DerivationParts | undefined {
-  const { groups, realmRoles, clientRoles, token } = principal
-  if (!Object.isFrozen(groups) || !Object.isFrozen(realmRoles) || !Object.isFrozen(clientRoles)) return undefined
-  if (token !== undefined && !Object.isFrozen(token)) return undefined
-  for (const roles of Object.values(clientRoles)) if (!Object.isFrozen(roles)) return undefined
-  return { groups, realmRoles, clientRoles, token }
-}
-
-function sameParts(a: DerivationParts, b: DerivationParts): boolean {
-  return a.groups === b.groups && a.realmRoles === b.realmRoles && a.clientRoles === b.clientRoles && a.token === b.token
-}
 
 function condaStoreComponent(settings: BuiltInSettings): RegistryComponent & { permissions(principal: Principal): CondaStorePermissions } {
   const c = settings.condaStore ?? {}
