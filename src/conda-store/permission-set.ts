@@ -252,9 +252,9 @@ function namespaceMatch(found: readonly Compiled[], complex: readonly Compiled[]
       const list = specificByName.get(name)
       if (list) list.push(c)
       else specificByName.set(name, [c])
-      byNameLengths |= nameHint(name, HINT_LENGTH)
-      byNameFirsts |= nameHint(name, HINT_FIRST)
-      byNameLasts |= nameHint(name, HINT_LAST)
+      byNameLengths |= nameHint(name, 0, HINT_LENGTH)
+      byNameFirsts |= nameHint(name, 0, HINT_FIRST)
+      byNameLasts |= nameHint(name, 0, HINT_LAST)
     }
   }
   return { all: found, anyName, anyNameMask, specific, specificByName, byNameLengths, byNameFirsts, byNameLasts, specificWild, complex }
@@ -265,18 +265,19 @@ const HINT_FIRST = 1
 const HINT_LAST = 2
 
 /**
- * One bit of a name (of 32): for its length, its first or its last UTF-16 unit, each modulo 32. Equal
- * names have equal bits, so a name whose bit is absent from a set built over some keys is none of them.
+ * One bit of the name `text.slice(from)` (of 32), read in place: for its length, its first or its last
+ * UTF-16 unit, each modulo 32. Equal names have equal bits, so a name whose bit is absent from a set built
+ * over some keys is none of them.
  */
-function nameHint(name: string, which: number): number {
-  const n = name.length
-  const v = which === HINT_LENGTH ? n : n === 0 ? 0 : name.charCodeAt(which === HINT_FIRST ? 0 : n - 1)
+function nameHint(text: string, from: number, which: number): number {
+  const n = text.length - from
+  const v = which === HINT_LENGTH ? n : n === 0 ? 0 : text.charCodeAt(which === HINT_FIRST ? from : text.length - 1)
   return 1 << (v & 31)
 }
 
-/** Whether `name` may be a key of `m.specificByName` (false: it is not; true: look it up). */
-function mayBeSpecificName(m: NamespaceMatch, name: string): boolean {
-  return (m.byNameLengths & nameHint(name, HINT_LENGTH)) !== 0 && (m.byNameFirsts & nameHint(name, HINT_FIRST)) !== 0 && (m.byNameLasts & nameHint(name, HINT_LAST)) !== 0
+/** Whether the name `text.slice(from)` may be a key of `m.specificByName` (false: it is not; true: look it up). */
+function mayBeSpecificName(m: NamespaceMatch, text: string, from: number): boolean {
+  return (m.byNameLengths & nameHint(text, from, HINT_LENGTH)) !== 0 && (m.byNameFirsts & nameHint(text, from, HINT_FIRST)) !== 0 && (m.byNameLasts & nameHint(text, from, HINT_LAST)) !== 0
 }
 const READ_BIT = permissionBit('environment::read')!
 const DAY_MS = 86_400_000
@@ -768,23 +769,27 @@ export class CondaStorePermissions {
       return mask
     }
     if (!allAllowed(resource, false, slash + 1)) return -1
-    return mask | this.#byName(m, resource, resource.slice(slash + 1), out)
+    return mask | this.#byName(m, resource, slash + 1, undefined, out)
   }
 
   /**
-   * The part of {@link #evaluateIn} that depends on the name (default mode, `name` of ALLOWED characters):
-   * the mask of the bindings of `m` and of every namespace whose name part is not all '*' and matches
-   * `name`, each also appended to `out` when given.
+   * The part of {@link #evaluateIn} that depends on the name (default mode): the mask of the bindings of
+   * `m` and of every namespace whose name part is not all '*' and matches the name `resource.slice(from)`
+   * (of ALLOWED characters), each also appended to `out` when given. `name` is that slice when the caller
+   * has it; otherwise it is sliced only to look it up in a map its hint lets it into: a filter that meets
+   * no literal name grant allocates nothing per environment.
    */
-  #byName(m: NamespaceMatch, resource: string, name: string, out: Compiled[] | undefined): number {
+  #byName(m: NamespaceMatch, resource: string, from: number, name: string | undefined, out: Compiled[] | undefined): number {
     const every = this.#everyNamespace
     let mask = 0
-    // An empty map is not asked: hashing a name that was just sliced is most of a lookup's cost.
-    if (every.specificByName.size > 0 && mayBeSpecificName(every, name)) for (const c of every.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
-    if (m.specificByName.size > 0 && mayBeSpecificName(m, name)) for (const c of m.specificByName.get(name) ?? NONE) (mask |= c.mask), out?.push(c)
-    for (const c of every.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
-    for (const c of m.specificWild) if (matchPieces(c.arn.nm, name)) (mask |= c.mask), out?.push(c)
-    for (const c of m.complex) if (matchPieces(c.arn.nm, name) && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
+    // An empty map is not asked, nor one the name's hint rules out: hashing a name that was just sliced is most of a lookup's cost.
+    if (every.specificByName.size > 0 && mayBeSpecificName(every, resource, from)) {
+      for (const c of every.specificByName.get((name ??= resource.slice(from))) ?? NONE) (mask |= c.mask), out?.push(c)
+    }
+    if (m.specificByName.size > 0 && mayBeSpecificName(m, resource, from)) for (const c of m.specificByName.get((name ??= resource.slice(from))) ?? NONE) (mask |= c.mask), out?.push(c)
+    for (const c of every.specificWild) if (matchPieces(c.arn.nm, resource, from)) (mask |= c.mask), out?.push(c)
+    for (const c of m.specificWild) if (matchPieces(c.arn.nm, resource, from)) (mask |= c.mask), out?.push(c)
+    for (const c of m.complex) if (matchPieces(c.arn.nm, resource, from) && this.#upstream(c, resource)) (mask |= c.mask), out?.push(c)
     return mask
   }
 
@@ -796,7 +801,7 @@ export class CondaStorePermissions {
    */
   #readGrant(entry: NamespaceEntry, resource: string, name: string, scratch: Compiled[]): readonly MergedBinding[] {
     if (scratch.length !== 0) scratch.length = 0
-    this.#byName(entry.match!, resource, name, scratch)
+    this.#byName(entry.match!, resource, resource.length - name.length, name, scratch)
     return this.#readGrantOf(entry, scratch)
   }
 
