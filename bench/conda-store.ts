@@ -247,7 +247,7 @@ export const run: Scenario = async ({ quick }) => {
       ours: growthRun[`explain${key}`]!,
       comparison: { name: 'filterEnvironments (same permission set)', ...growthRun[`ours${key}`]! },
       ratio: growthRun[`ours${key}`]!.medianNs / growthRun[`explain${key}`]!.medianNs,
-      notes: 'the bindings of the rows above (exact, wildcard-namespace, per-environment and `*/name` grants); each kept environment gets its granting bindings and a decision made when read',
+      notes: 'the bindings of the rows above (exact, wildcard-namespace, per-environment and `*/name` grants); each kept environment gets its granting bindings (frozen lists shared within a namespace per name-dependent grant; a new list only where two or more name-dependent bindings grant) and a decision made when read: one object and its name string per kept environment',
       target: 'explainEnvironments ≤ 2× filterEnvironments',
       met: e.mid <= 2,
       measured: `${e.mid.toFixed(2)}× filter (${e.list})`,
