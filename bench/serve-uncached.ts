@@ -25,6 +25,7 @@ const notStatic: DecisionEngine = {
   checkJson: engine.checkJson.bind(engine),
   environmentsBody: engine.environmentsBody.bind(engine),
   checkBody: engine.checkBody.bind(engine),
+  checkQuestion: engine.checkQuestion.bind(engine),
   staticAnswers: false,
 }
 createDecisionServer({ engine: notStatic }).listen(Number(process.env['PORT']), '127.0.0.1')

@@ -265,21 +265,34 @@ export class Engine {
   }
 
   /**
-   * The bytes `serve` sends for `POST /v1/check`: {@link Engine.checkJson}'s answer as JSON. With
-   * `keepAnswers`, a route or conda-store check by username is kept for the request and the principal
-   * value it was decided for (those decisions read the principal alone). Token checks verify the
-   * token every time; JupyterHub, collaboration and custom-component checks may read more than the
-   * principal (other users' groups, code) and are decided every time.
+   * Validates a check body once, with the errors of {@link Engine.checkJson}, into a question that
+   * {@link Engine.checkBody} answers without validating again. The question is immutable and a
+   * function of the body alone, so `serve` reuses it for the same body text on a source that is not
+   * static (the answer may change between requests; the question does not).
+   */
+  checkQuestion(body: unknown): CheckQuestion {
+    return new CheckQuestion(checkRequestOf(body))
+  }
+
+  /**
+   * The bytes `serve` sends for `POST /v1/check`: {@link Engine.checkJson}'s answer as JSON, for a
+   * body or a {@link CheckQuestion} made from one. With `keepAnswers`, a route or conda-store check
+   * by username is kept for the request and the principal value it was decided for (those decisions
+   * read the principal alone). Token checks verify the token every time; JupyterHub, collaboration
+   * and custom-component checks may read more than the principal (other users' groups, code) and
+   * are decided every time.
    */
   async checkBody(body: unknown): Promise<Buffer> {
-    const request = checkRequestOf(body)
+    const question = body instanceof CheckQuestion ? body : this.checkQuestion(body)
+    const request = question.request
     if ('token' in request) return jsonBytes(await this.#tokenCheckJson(request.token, request.kind))
-    if (!('route' in request || 'condaStore' in request)) {
+    const keptAs = question.keptAs
+    if (keptAs === undefined) {
       const { decision, chain, chains } = await this.check(request)
       return jsonBytes(decisionJson(decision, chain, chains))
     }
     const principal = await this.principal(request.user)
-    return this.#keptBody(`check\u0000${JSON.stringify(request)}`, principal, undefined, async () => {
+    return this.#keptBody(keptAs, principal, undefined, async () => {
       const { decision, chain, chains } = await this.check(request, principal)
       return decisionJson(decision, chain, chains)
     })
@@ -363,7 +376,40 @@ export class Engine {
 }
 
 /** A validated check body: by username, or by bearer token with the check kind. */
-function checkRequestOf(body: unknown): CheckRequest | { readonly token: string; readonly kind: object } {
+type ValidCheck = CheckRequest | { readonly token: string; readonly kind: object }
+
+/**
+ * A check body validated by {@link Engine.checkQuestion}: the request, frozen all the way down (a
+ * reused question cannot be changed by whoever made it), and the question it is kept under when its
+ * answer reads the principal alone (a route or conda-store check by username).
+ */
+export class CheckQuestion {
+  readonly request: ValidCheck
+  readonly keptAs: string | undefined
+
+  constructor(request: ValidCheck) {
+    this.request = freezeJson(request)
+    this.keptAs = 'route' in request || 'condaStore' in request ? `check\u0000${JSON.stringify(request)}` : undefined
+    Object.freeze(this)
+  }
+
+  /** A check by bearer token (its token is verified on every answer). */
+  get byToken(): boolean {
+    return 'token' in this.request
+  }
+}
+
+/** Freezes a validated request (plain objects of strings, from zod) and every object in it. */
+function freezeJson<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) freezeJson(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** A validated check body (see {@link ValidCheck}); the errors are `POST /v1/check`'s 400s. */
+function checkRequestOf(body: unknown): ValidCheck {
   const parsed = checkSchema().safeParse(body)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

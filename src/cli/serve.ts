@@ -21,7 +21,7 @@ import { InvalidInputError, InvalidOptionsError, KeycloakPermissionsError, Sourc
 import { stacPolicy, workspaceApiPolicy } from '../workspaces/presets.js'
 import type { Authenticator } from '../workspaces/http.js'
 import type { RoutePolicy } from '../workspaces/types.js'
-import { jsonBytes, type Engine } from './engine.js'
+import { jsonBytes, type CheckQuestion, type Engine } from './engine.js'
 import { createForwardAuth, FORWARD_AUTH_PREFIX, forwardedRequest } from './forward-auth.js'
 import { duplicateHeaderFinder, HttpRequestError, jsonMediaTypeProblem, serveRouter, type ServeRoute } from './serve-http.js'
 
@@ -31,9 +31,10 @@ import { duplicateHeaderFinder, HttpRequestError, jsonMediaTypeProblem, serveRou
  * export and, if any, an environment file: nothing they read changes), so `serve` may keep answers.
  * `environmentsBody` / `checkBody`, when present, give the bytes of the `…Json` answers (an `Engine`
  * with `keepAnswers` keeps them per principal value); otherwise the server serialises the answer.
+ * `checkQuestion`, with `checkBody`, validates a check body once so the server can reuse it per body text.
  */
 export type DecisionEngine = Pick<Engine, 'description' | 'resolveJson' | 'environmentsJson' | 'checkJson'> &
-  Partial<Pick<Engine, 'environmentsBody' | 'checkBody'>> & { readonly staticAnswers?: boolean }
+  Partial<Pick<Engine, 'environmentsBody' | 'checkBody' | 'checkQuestion'>> & { readonly staticAnswers?: boolean }
 
 /** Connection and request limits; every field has a default (see {@link DEFAULT_LIMITS}). */
 export interface ServeLimits {
@@ -155,6 +156,9 @@ const ANSWER_CACHE_ENTRIES = 10_000
 const ANSWER_CACHE_BYTES = 64 * 1024 * 1024
 // Longer questions (a user name, a check body) are answered but not kept.
 const MAX_CACHED_KEY = 4 * 1024
+// Validated check bodies by body text, on a source that is not static (see `questionOf`).
+const QUESTION_CACHE_ENTRIES = 4_096
+const QUESTION_CACHE_BYTES = 16 * 1024 * 1024
 
 /**
  * Request ids unique within the process at the cost of a counter: 24 characters of one random UUID
@@ -327,6 +331,23 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
   const environmentsBody = async (user: string, listed: boolean): Promise<Buffer> =>
     engine.environmentsBody !== undefined ? engine.environmentsBody(user, { listed }) : jsonBytes(await engine.environmentsJson(user, { listed }))
   const checkBody = async (body: unknown): Promise<Buffer> => (engine.checkBody !== undefined ? engine.checkBody(body) : jsonBytes(await engine.checkJson(body)))
+  // Without kept answers (a source that is not static), the answer to a body may change but its
+  // validated question does not: parsing and validating it again cost about as much as a kept answer.
+  // Kept per exact body text, bounded; invalid bodies are never kept (each gets its 400 again), nor
+  // token checks (a bearer token stays out of every cache but the token verifier's).
+  const questions =
+    answers === undefined && engine.checkQuestion !== undefined && engine.checkBody !== undefined
+      ? new LRUCache<string, CheckQuestion>({ max: QUESTION_CACHE_ENTRIES, maxSize: QUESTION_CACHE_BYTES, sizeCalculation: (_question, text) => text.length * 4 })
+      : undefined
+  const checkText = async (text: string): Promise<Buffer> => {
+    if (questions === undefined) return checkBody(parseJson(text))
+    let question = questions.get(text)
+    if (question === undefined) {
+      question = engine.checkQuestion!(parseJson(text))
+      if (!question.byToken && text.length <= MAX_CACHED_KEY) questions.set(text, question)
+    }
+    return engine.checkBody!(question)
+  }
 
   // Everything but a kept answer to a GET: each refusal, every endpoint, in the order the checks run.
   const answer = async (req: IncomingMessage, res: ServerResponse, id: string, target: string): Promise<void> => {
@@ -371,7 +392,7 @@ export function createDecisionServer(options: DecisionServerOptions): Server {
         if (req.method !== 'POST') throw new HttpRequestError(405, 'METHOD_NOT_ALLOWED', 'use POST')
         const text = await readBody(req, limits.maxBodyBytes)
         // The whole body is the question: the same bytes get the same answer from a static source.
-        return await respond(res, id, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => checkBody(parseJson(text)))
+        return await respond(res, id, answers && text.length <= MAX_CACHED_KEY ? `check\u0000${text}` : undefined, () => checkText(text))
       }
       throw new HttpRequestError(404, 'NOT_FOUND', `no endpoint ${req.method} ${routed.pathname}`)
     } catch (err) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Principal } from '../../src/core/principal.js'
 import { Engine, jsonBytes } from '../../src/cli/engine.js'
-import { createDecisionServer } from '../../src/cli/serve.js'
+import { createDecisionServer, type DecisionEngine } from '../../src/cli/serve.js'
 import { openSource, type CliSource } from '../../src/cli/sources.js'
 import { RealmExportSource } from '../../src/keycloak/index.js'
 import { startFakeCondaStore } from '../conda-store/fake-conda-store.js'
@@ -213,6 +213,7 @@ describe('serve: a source that is not static answers with the bytes of a static 
       checkJson: keeping.checkJson.bind(keeping),
       environmentsBody: keeping.environmentsBody.bind(keeping),
       checkBody: keeping.checkBody.bind(keeping),
+      checkQuestion: keeping.checkQuestion.bind(keeping),
       staticAnswers: false,
     }
     const servers = []
@@ -241,5 +242,102 @@ describe('serve: a source that is not static answers with the bytes of a static 
       }
     }
     expect(compared).toBeGreaterThanOrEqual(25)
+  })
+})
+
+describe('serve on a source that is not static: a check body is validated once per body text', () => {
+  /** A server over `engine` with nothing kept by request (a live source), counting the bodies it validates. */
+  const serveCounting = async (engine: Engine) => {
+    const counted = { questions: 0 }
+    const notStatic: DecisionEngine = {
+      description: engine.description,
+      resolveJson: engine.resolveJson.bind(engine),
+      environmentsJson: engine.environmentsJson.bind(engine),
+      checkJson: engine.checkJson.bind(engine),
+      environmentsBody: engine.environmentsBody.bind(engine),
+      checkBody: engine.checkBody.bind(engine),
+      checkQuestion: (body) => (counted.questions++, engine.checkQuestion(body)),
+      staticAnswers: false,
+    }
+    const r = await listen(createDecisionServer({ engine: notStatic, log: () => {}, requestId: () => 'rid' }))
+    running.push(r)
+    const post = async (text: string) => {
+      const res = await fetch(`http://127.0.0.1:${r.port}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text })
+      return `${res.status} ${await res.text()}`
+    }
+    return { counted, post }
+  }
+
+  it('the same body text is validated once, and its answer still follows a user whose roles changed', async () => {
+    const bundled = (await openSource({})).realmExport!
+    const users = bundled.usernames().map((u) => bundled.resolveSync(u))
+    const requests = [
+      { route: { method: 'GET', path: '/workspaces/ws-alpha/files' } },
+      { route: { method: 'DELETE', path: '/workspaces/ws-beta/files' } },
+      { condaStore: { permission: 'environment::read', resource: 'analyst/pandas' } },
+      { condaStore: { permission: 'environment::delete', resource: 'analyst/pandas' } },
+    ]
+    let compared = 0
+    let changedAnswers = 0
+    for (const kind of requests) {
+      for (const first of users) {
+        // Another user's (frozen, shared) parts under `first`'s name: a user whose roles changed.
+        const changedTo = users.find((other) => other !== first && other.clientRoles !== first.clientRoles)
+        if (changedTo === undefined) continue
+        const changed: Principal = { ...first, groups: changedTo.groups, realmRoles: changedTo.realmRoles, clientRoles: changedTo.clientRoles }
+        const { source, set } = switchable(first)
+        const engine = new Engine({ source, keepAnswers: true })
+        const text = JSON.stringify({ user: first.username, ...kind })
+        const { counted, post } = await serveCounting(engine)
+        const fresh = async () => `200 ${JSON.stringify(await new Engine({ source }).checkJson(JSON.parse(text)))}`
+        const before = await post(text)
+        expect(before).toBe(await fresh())
+        set(changed)
+        const expected = await fresh()
+        expect(await post(text), `${text} after the change`).toBe(expected)
+        expect(await post(text)).toBe(expected)
+        expect(counted.questions).toBe(1)
+        compared++
+        if (expected !== before) changedAnswers++
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(8)
+    // The change must show in some answers, or the test could not tell a kept answer from a kept question.
+    expect(changedAnswers).toBeGreaterThanOrEqual(2)
+  })
+
+  it('bodies that fail validation, token checks and over-long bodies are validated every time (each gets its own answer or 400)', async () => {
+    const engine = new Engine({ source: await openSource({}), keepAnswers: true })
+    const { counted, post } = await serveCounting(engine)
+    const cases = [
+      { text: JSON.stringify({ user: 'bob', route: { method: 'GET', path: '/', extra: 1 } }), status: '400', validated: 2 },
+      { text: JSON.stringify({ token: 'not-a-token', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } }), status: '400', validated: 2 },
+      { text: JSON.stringify({ user: 'bob', route: { method: 'GET', path: `/workspaces/ws-alpha/${'x'.repeat(4_100)}` } }), status: '200', validated: 2 },
+      { text: '{"user": "bob", ', status: '400', validated: 0 },
+      { text: JSON.stringify({ user: 'bob', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } }), status: '200', validated: 1 },
+    ]
+    for (const { text, status, validated } of cases) {
+      counted.questions = 0
+      const a = await post(text)
+      expect(a.slice(0, 3), text.slice(0, 80)).toBe(status)
+      expect(await post(text)).toBe(a)
+      expect(counted.questions, text.slice(0, 80)).toBe(validated)
+    }
+  })
+
+  it('a validated question cannot be changed afterwards, through it or through the body it came from', async () => {
+    const engine = new Engine({ source: await openSource({}), keepAnswers: true })
+    const body = { user: 'bob', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } }
+    const question = engine.checkQuestion(body)
+    const before = await engine.checkBody(question)
+    body.route.path = '/workspaces/ws-beta/files'
+    expect(() => {
+      ;(question.request as { route: { path: string } }).route.path = '/elsewhere'
+    }).toThrow(TypeError)
+    expect(() => {
+      ;(question as { keptAs: string }).keptAs = 'check\u0000other'
+    }).toThrow(TypeError)
+    expect((await engine.checkBody(question)).equals(before)).toBe(true)
+    expect(question.request).toEqual({ user: 'bob', route: { method: 'GET', path: '/workspaces/ws-alpha/files' } })
   })
 })
