@@ -3,7 +3,8 @@
  * (`commandSettings` → `openSource` → `Engine` → `createDecisionServer`, as `serve` builds them) on the
  * bundled realm and the environment file in ENVIRONMENTS, with `staticAnswers: false`, so no answer is
  * kept by request: every request resolves the user again, as with a live Keycloak. Listens on
- * 127.0.0.1:PORT. Run with `node --import tsx`. KEEP:
+ * 127.0.0.1:PORT. bench/serve.ts compiles it with tsup first (as the CLI is built); by hand,
+ * `node --import tsx bench/serve-uncached.ts` works too. KEEP:
  * - `principal`: as `serve` runs a live source: the engine keeps answer bytes per principal value
  *   (`keepAnswers`), so an unchanged user's repeated question is resolved and compared, not decided;
  * - `none`: nothing kept at all: every request resolves, decides and serialises (the cost of a changed user).
