@@ -47,7 +47,11 @@ export function makeBindings(): Record<string, string[]> {
   return b // + the two authenticated defaults = 1,000
 }
 
-/** `count` environments over 5,000 namespaces. */
+/**
+ * `count` environments over 5,000 namespaces, as a server receives them: parsed from JSON (conda-store's
+ * API page, an environment file), so each name is one flat string. Built by template concatenation alone
+ * each would be a two-part cons string, two objects to read per name, which no server sees.
+ */
 export function makeEnvironments(count: number): string[] {
   const out: string[] = []
   for (let i = 0; i < count; i++) {
@@ -55,7 +59,7 @@ export function makeEnvironments(count: number): string[] {
     const ns = k < 3000 ? `team-${k}` : k < 4000 ? `proj-${k % 150}-x${k}` : `user-${k % 60}${k}`
     out.push(`${ns}/${i % 97 === 0 ? `shared-${i % 60}` : `env-${i}`}`)
   }
-  return out
+  return JSON.parse(JSON.stringify(out)) as string[]
 }
 
 /**
