@@ -2,7 +2,7 @@
  * `serve` near the machine's ceiling (issue 15 item 4): `node dist/cli/main.cjs serve` on the bundled
  * realm and environments, and a minimal node:http server returning the same bytes (captured from
  * `serve` first), each a child process on a free loopback port, loaded one after the other in one run
- * with the same settings (50 connections, the same duration, a warm-up first), in 3 rounds of 4 s per
+ * with the same settings (50 connections, the same duration, a warm-up first), in 5 rounds of 4 s per
  * server (the order rotated each round); each figure is the median over rounds of what ours measured
  * against the ceiling of its own round. Rows per endpoint:
  * - serve hot: the same question repeated (serve keeps the answers of a static source as bytes);
@@ -146,7 +146,7 @@ export const run: Scenario = async ({ quick }) => {
     { name: 'POST /v1/check', target: check },
   ]
   const seconds = quick ? 2 : 4
-  const rounds = quick ? 1 : 3
+  const rounds = quick ? 1 : 5
   const warmSeconds = quick ? 1 : 2
   const results: BenchResult[] = []
   const children: ChildProcess[] = []
