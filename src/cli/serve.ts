@@ -156,7 +156,7 @@ const ANSWER_CACHE_ENTRIES = 10_000
 const ANSWER_CACHE_BYTES = 64 * 1024 * 1024
 // Longer questions (a user name, a check body) are answered but not kept.
 const MAX_CACHED_KEY = 4 * 1024
-// Validated check bodies by body text, on a source that is not static (see `questionOf`).
+// Validated check bodies by body text, on a source that is not static (see `checkText`).
 const QUESTION_CACHE_ENTRIES = 4_096
 const QUESTION_CACHE_BYTES = 16 * 1024 * 1024
 
