@@ -15,9 +15,10 @@
  * - autocannon as its README shows for its API (`autocannon({ url, connections, duration, requests })`),
  *   run in its own process (bench/autocannon-run.mjs) so it shares no event loop with a server; it
  *   does share the machine's cores with each server, equally for each.
- * - latency percentiles from each answer's own time as autocannon reports it per response (fractional
- *   ms, bench/autocannon-run.mjs), not its whole-millisecond histogram, whose rounding alone moved a
- *   1–3 ms p99's ratio by 0.3–0.5× between runs (its rounded ratio is printed beside it);
+ * - latency percentiles timed per connection by bench/autocannon-run.mjs, from each request's write to
+ *   its answer on the same connection: autocannon's own figures round to whole milliseconds and, once a
+ *   server closes a kept-alive connection (`serve` does after 1,000 requests, as nginx does), time every
+ *   later answer of that client from an earlier request (see that file); they are printed beside ours;
  * - each row's notes also give the server's CPU time per request (user + system, from /proc on Linux),
  *   ours and node:http's: requests per second on a shared 2-core machine move with its load (a loaded
  *   machine slows the ceiling more than us), CPU time per request much less.
@@ -79,7 +80,7 @@ async function waitUp(port: number, child: ChildProcess): Promise<void> {
   throw new Error('bench serve: server did not start within 30 s')
 }
 
-/** One autocannon run: p50Ms / p99Ms from every 2xx answer's time (µs resolution), …Rounded from autocannon's whole-ms histogram. */
+/** One autocannon run: p50Ms / p99Ms from every 2xx answer timed per connection (bench/autocannon-run.mjs), …Rounded autocannon's own. */
 interface Load { requestsPerSecond: number; total: number; p50Ms: number; p99Ms: number; p50MsRounded: number; p99MsRounded: number; non2xx: number; errors: number; timeouts: number; cpuUsPerRequest?: number }
 
 /**
@@ -231,7 +232,7 @@ export const run: Scenario = async ({ quick }) => {
           notes:
             `medians over ${rounds} rounds: ours ${Math.round(oursOf('requestsPerSecond'))} req/s, p50 ${oursOf('p50Ms').toFixed(2)} ms, p99 ${oursOf('p99Ms').toFixed(2)} ms; node:http ${Math.round(ceilingOf('requestsPerSecond'))} req/s, p50 ${ceilingOf('p50Ms').toFixed(2)} ms, p99 ${ceilingOf('p99Ms').toFixed(2)} ms; ` +
             `${(share * 100).toFixed(0)}% of the ceiling${list(shares, (x) => `${(x * 100).toFixed(0)}%`)}, p99 ${p99Ratio.toFixed(2)}×${list(p99Ratios, (x) => `${x.toFixed(2)}×`)}${cpu}; ` +
-            `latencies from every answer's own time (autocannon's whole-ms histogram gave p99 ${roundedP99Ratios.length ? `${middle(roundedP99Ratios).toFixed(2)}×${list(roundedP99Ratios, (x) => `${x.toFixed(2)}×`)}` : 'n/a: node:http under 1 ms'}); load generator: autocannon in its own process (bench/autocannon-run.mjs), ${warmSeconds} s warm-up per server`,
+            `latencies timed per connection (autocannon's own, rounded and shifted after a closed connection, gave p99 ${roundedP99Ratios.length ? `${middle(roundedP99Ratios).toFixed(2)}×${list(roundedP99Ratios, (x) => `${x.toFixed(2)}×`)}` : 'n/a: node:http under 1 ms'}); load generator: autocannon in its own process (bench/autocannon-run.mjs), ${warmSeconds} s warm-up per server`,
           ...('noTarget' in s ? {} : { target: '≥ 50% of node:http req/s, p99 ≤ 2×', met: share >= 0.5 && p99Ratio <= 2 }),
           measured: `${(share * 100).toFixed(0)}% req/s, p99 ${p99Ratio.toFixed(2)}× (${rounds > 1 ? `medians of ${rounds} same-round ratios; req/s ${shares.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}; p99 ${p99Ratios.map((x) => `${x.toFixed(2)}×`).join(', ')}` : 'one round'})`,
         })
