@@ -81,7 +81,7 @@ async function waitUp(port: number, child: ChildProcess): Promise<void> {
 }
 
 /** One autocannon run: p50Ms / p99Ms from every 2xx answer timed per connection (bench/autocannon-run.mjs), …Rounded autocannon's own. */
-interface Load { requestsPerSecond: number; total: number; p50Ms: number; p99Ms: number; p50MsRounded: number; p99MsRounded: number; non2xx: number; errors: number; timeouts: number; cpuUsPerRequest?: number }
+interface Load { requestsPerSecond: number; total: number; p50Ms: number; p99Ms: number; p50MsRounded: number; p99MsRounded: number; timed: number; non2xx: number; errors: number; timeouts: number; cpuUsPerRequest?: number }
 
 /**
  * A process's CPU time (user + system) in µs from /proc (Linux; undefined elsewhere). Requests per second
@@ -107,7 +107,7 @@ async function load(port: number, targets: readonly Target[], seconds: number, p
   const result = JSON.parse(stdout) as Load
   if (result.non2xx || result.errors || result.timeouts || !result.total) throw new Error(`bench serve: ${JSON.stringify(result)} on port ${port}`)
   // Every answer counted must have been timed: the percentiles are over all of them.
-  if ((result as Load & { timed: number }).timed !== result.total) throw new Error(`bench serve: ${(result as Load & { timed: number }).timed} answers timed of ${result.total}`)
+  if (result.timed !== result.total) throw new Error(`bench serve: ${result.timed} answers timed of ${result.total}`)
   const cpuAfter = cpuMicros(pid)
   if (cpuBefore !== undefined && cpuAfter !== undefined) result.cpuUsPerRequest = (cpuAfter - cpuBefore) / result.total
   return result

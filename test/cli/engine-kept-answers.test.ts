@@ -27,6 +27,19 @@ function switchable(first: Principal) {
 /** A new principal object for the same user with the same parts (what a source's cache hit hands out). */
 const again = (p: Principal): Principal => ({ ...p, origin: { ...p.origin, resolvedAt: p.origin.resolvedAt + 1 } })
 
+/** `engine` served as a source that is not static (a live Keycloak): nothing kept by request, answers kept per principal value. */
+const notStaticOf = (engine: Engine, overrides: Partial<DecisionEngine> = {}): DecisionEngine => ({
+  description: engine.description,
+  resolveJson: engine.resolveJson.bind(engine),
+  environmentsJson: engine.environmentsJson.bind(engine),
+  checkJson: engine.checkJson.bind(engine),
+  environmentsBody: engine.environmentsBody.bind(engine),
+  checkBody: engine.checkBody.bind(engine),
+  checkQuestion: engine.checkQuestion.bind(engine),
+  staticAnswers: false,
+  ...overrides,
+})
+
 const running: Array<{ close(): Promise<void> }> = []
 afterEach(async () => {
   vi.useRealTimers()
@@ -206,16 +219,7 @@ describe('serve: a source that is not static answers with the bytes of a static 
     const environments = { file: 'examples/realm/example-environments.json' }
     const staticEngine = new Engine({ source, environments })
     const keeping = new Engine({ source, environments, keepAnswers: true })
-    const notStatic = {
-      description: keeping.description,
-      resolveJson: keeping.resolveJson.bind(keeping),
-      environmentsJson: keeping.environmentsJson.bind(keeping),
-      checkJson: keeping.checkJson.bind(keeping),
-      environmentsBody: keeping.environmentsBody.bind(keeping),
-      checkBody: keeping.checkBody.bind(keeping),
-      checkQuestion: keeping.checkQuestion.bind(keeping),
-      staticAnswers: false,
-    }
+    const notStatic = notStaticOf(keeping)
     const servers = []
     for (const engine of [staticEngine, notStatic]) {
       const r = await listen(createDecisionServer({ engine, log: () => {} }))
@@ -249,16 +253,7 @@ describe('serve on a source that is not static: a check body is validated once p
   /** A server over `engine` with nothing kept by request (a live source), counting the bodies it validates. */
   const serveCounting = async (engine: Engine) => {
     const counted = { questions: 0 }
-    const notStatic: DecisionEngine = {
-      description: engine.description,
-      resolveJson: engine.resolveJson.bind(engine),
-      environmentsJson: engine.environmentsJson.bind(engine),
-      checkJson: engine.checkJson.bind(engine),
-      environmentsBody: engine.environmentsBody.bind(engine),
-      checkBody: engine.checkBody.bind(engine),
-      checkQuestion: (body) => (counted.questions++, engine.checkQuestion(body)),
-      staticAnswers: false,
-    }
+    const notStatic = notStaticOf(engine, { checkQuestion: (body) => (counted.questions++, engine.checkQuestion(body)) })
     const r = await listen(createDecisionServer({ engine: notStatic, log: () => {}, requestId: () => 'rid' }))
     running.push(r)
     const post = async (text: string) => {
